@@ -1,0 +1,128 @@
+"""Course-wide settings: data directory, fast and offline modes, seeds.
+
+Every setting is read from the environment each time it is asked for, so a
+notebook kernel started with ``COURSE_FAST=1`` (as ``make test`` does) sees it,
+and a test can change it with ``monkeypatch.setenv``.
+
+Examples
+--------
+>>> from course_utils import config
+>>> n_events = config.scale(full=100_000, fast=5_000)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+__all__ = [
+    "REPO_ROOT",
+    "data_dir",
+    "build_dir",
+    "fast_mode",
+    "offline_mode",
+    "mode_name",
+    "scale",
+    "set_seed",
+]
+
+T = TypeVar("T")
+
+#: Root of the course repository (the folder that holds ``course_utils``).
+REPO_ROOT: Path = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(
+        f"environment variable {name}={raw!r} is not understood: "
+        f"expected one of {sorted(_TRUE | _FALSE - {''})} (or unset)"
+    )
+
+
+def data_dir() -> Path:
+    """Folder holding the dataset caches (created if missing).
+
+    ``COURSE_DATA_DIR`` overrides the default ``<repo>/data``.
+    """
+    path = Path(os.environ.get("COURSE_DATA_DIR") or REPO_ROOT / "data").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_dir() -> Path:
+    """Folder for generated outputs (``COURSE_BUILD_DIR``, default ``<repo>/build``)."""
+    path = Path(os.environ.get("COURSE_BUILD_DIR") or REPO_ROOT / "build").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fast_mode() -> bool:
+    """True when ``COURSE_FAST`` is set to a true value (small data, few epochs)."""
+    return _flag("COURSE_FAST")
+
+
+def offline_mode() -> bool:
+    """True when ``COURSE_OFFLINE`` is set: no download is attempted."""
+    return _flag("COURSE_OFFLINE")
+
+
+def mode_name() -> str:
+    """``"fast"`` or ``"full"``, for printing and for mode-dependent floors."""
+    return "fast" if fast_mode() else "full"
+
+
+def scale(full: T, fast: T) -> T:
+    """Pick a size by mode: ``fast`` when ``COURSE_FAST`` is set, else ``full``.
+
+    Parameters
+    ----------
+    full, fast
+        The values for the real course and for the quick test run.
+    """
+    return fast if fast_mode() else full
+
+
+def set_seed(seed: int = 42) -> int:
+    """Seed ``random``, NumPy, and torch / TensorFlow when they are already imported.
+
+    torch and TensorFlow are never imported by this function: seeding a library
+    that the notebook does not use would cost seconds for nothing.
+
+    Returns
+    -------
+    int
+        The seed, so that ``rng = np.random.default_rng(set_seed(1))`` works.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.manual_seed(seed)
+    if "tensorflow" in sys.modules:
+        tf = sys.modules["tensorflow"]
+        tf.random.set_seed(seed)
+    if "keras" in sys.modules:
+        keras = sys.modules["keras"]
+        utils = getattr(keras, "utils", None)
+        if utils is not None and hasattr(utils, "set_random_seed"):
+            utils.set_random_seed(seed)
+    return seed

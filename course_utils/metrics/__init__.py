@@ -1,0 +1,47 @@
+"""Metrics used across the course.
+
+* :mod:`~course_utils.metrics.classification`: accuracy, precision, recall, F1,
+  per-class and aggregated (support-weighted) metrics;
+* :mod:`~course_utils.metrics.hep`: signal efficiency, background rejection,
+  R50, ROC/AUC, significance;
+* :mod:`~course_utils.metrics.regression`: MSE, MAE, RMSE, R²;
+* :mod:`~course_utils.metrics.compression`: parameters, sizes, latency, speedup.
+
+Every function checks its inputs and raises ``ValueError`` with a message that
+says what was received and what was expected.
+"""
+
+from course_utils.metrics.classification import (
+    aggregated_from_confusion,
+    aggregated_metrics,
+    classification_metrics,
+    per_class_metrics,
+)
+from course_utils.metrics.compression import (
+    accuracy_drop,
+    check_same_output,
+    compression_ratio,
+    count_nonzero,
+    count_parameters,
+    latency,
+    parameter_arrays,
+    serialized_size,
+    speedup,
+)
+from course_utils.metrics.hep import (
+    asimov_significance,
+    auc,
+    efficiencies,
+    rejection_at_efficiency,
+    roc,
+    significance,
+)
+from course_utils.metrics.regression import regression_metrics
+
+__all__ = [
+    "classification_metrics", "per_class_metrics", "aggregated_metrics", "aggregated_from_confusion",
+    "roc", "auc", "efficiencies", "rejection_at_efficiency", "significance", "asimov_significance",
+    "regression_metrics",
+    "parameter_arrays", "count_parameters", "count_nonzero", "serialized_size", "compression_ratio",
+    "accuracy_drop", "latency", "speedup", "check_same_output",
+]

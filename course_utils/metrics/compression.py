@@ -1,0 +1,241 @@
+"""Figures of merit for model compression.
+
+Models may be torch modules, Keras models, ONNX ``ModelProto`` objects, or
+plain collections of arrays (a ``dict`` of name -> array, or a list). Nothing
+is imported from torch or TensorFlow here: models are recognised by what they
+offer (``state_dict``, ``get_weights``, ``SerializeToString``).
+
+* compression ratio = original parameters / compressed parameters (or bytes / bytes);
+* accuracy drop = base - compressed, absolute and relative to the base;
+* latency = median over repeated timed runs after a warm-up; speedup = base / compressed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_utils.metrics import _checks
+
+__all__ = ["parameter_arrays", "count_parameters", "count_nonzero", "serialized_size",
+           "compression_ratio", "accuracy_drop", "latency", "speedup", "check_same_output"]
+
+
+def parameter_arrays(model: Any) -> dict[str, np.ndarray]:
+    """The model's parameters as NumPy arrays, by name.
+
+    torch: ``state_dict()`` entries that are floating-point parameters or
+    buffers of pruning masks are excluded (``*_mask``), so a pruned module
+    counts its effective weights once. Keras: ``model.weights``.
+    """
+    if isinstance(model, Mapping):
+        items = model.items()
+    elif isinstance(model, (list, tuple)):
+        items = ((str(i), a) for i, a in enumerate(model))
+    elif hasattr(model, "state_dict"):
+        sd = model.state_dict()
+        items = []
+        for name, t in sd.items():
+            if name.endswith("_mask"):
+                continue
+            if hasattr(t, "dequantize") and getattr(t, "is_quantized", False):
+                t = t.dequantize()
+            if not hasattr(t, "detach"):
+                continue  # packed params of quantized modules are counted by their weight()
+            if name.endswith("_orig"):
+                name = name[: -len("_orig")]
+                mask = sd.get(name + "_mask")
+                t = t * mask if mask is not None else t
+            if t.is_floating_point() or t.dtype.is_complex:
+                items.append((name, t.detach().cpu().numpy()))
+        for name, mod in getattr(model, "named_modules", lambda: [])():
+            w = getattr(mod, "weight", None)
+            if callable(w) and type(mod).__module__.startswith("torch.ao.nn.quantized"):
+                items.append((f"{name}.weight", w().dequantize().numpy()))
+    elif hasattr(model, "weights") and hasattr(model, "count_params"):
+        items = ((getattr(w, "path", getattr(w, "name", str(i))), np.asarray(w))
+                 for i, w in enumerate(model.weights))
+    else:
+        raise ValueError(
+            f"cannot read parameters from a {type(model).__name__}: expected a torch module, "
+            "a Keras model, a dict of arrays or a list of arrays"
+        )
+    out = {str(k): np.asarray(v) for k, v in items}
+    if not out:
+        raise ValueError(f"the {type(model).__name__} has no parameters")
+    return out
+
+
+def count_parameters(model: Any) -> int:
+    """Total number of parameters (weights and biases)."""
+    return int(sum(a.size for a in parameter_arrays(model).values()))
+
+
+def count_nonzero(model: Any) -> int:
+    """Number of parameters that are not exactly zero (what pruning removes)."""
+    return int(sum(np.count_nonzero(a) for a in parameter_arrays(model).values()))
+
+
+def serialized_size(model: Any) -> int:
+    """Size in bytes of the model as it would be stored.
+
+    * ``str`` / ``Path``: the file's size;
+    * ``bytes``: its length;
+    * ONNX ``ModelProto``: ``len(SerializeToString())``;
+    * torch module: ``torch.save(state_dict)`` into memory;
+    * Keras model: ``model.save(...keras)`` into a temporary file;
+    * dict/list of arrays: ``np.savez`` into memory (no compression).
+    """
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.is_file():
+            raise FileNotFoundError(f"no model file at {path}")
+        return path.stat().st_size
+    if isinstance(model, (bytes, bytearray)):
+        return len(model)
+    if hasattr(model, "SerializeToString"):
+        return len(model.SerializeToString())
+    if hasattr(model, "state_dict"):
+        import torch
+
+        buf = io.BytesIO()
+        torch.save(model.state_dict(), buf)
+        return buf.getbuffer().nbytes
+    if hasattr(model, "save") and hasattr(model, "count_params"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.keras"
+            model.save(path)
+            return path.stat().st_size
+    arrays = parameter_arrays(model)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getbuffer().nbytes
+
+
+def _positive_number(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a positive number or a model, got {value!r}") from exc
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {v}")
+    return v
+
+
+def compression_ratio(original: Any, compressed: Any, *, by: str = "parameters") -> float:
+    """How many times smaller the compressed model is.
+
+    Parameters
+    ----------
+    original, compressed
+        Numbers (parameter counts or byte sizes) or models.
+    by : {"parameters", "nonzero", "bytes"}
+        What is compared when models are given: all parameters, non-zero
+        parameters, or the serialized size.
+    """
+    counters: dict[str, Callable[[Any], int]] = {
+        "parameters": count_parameters, "nonzero": count_nonzero, "bytes": serialized_size,
+    }
+    if by not in counters:
+        raise ValueError(f"unknown by={by!r}: expected one of {sorted(counters)}")
+
+    def size(x: Any, name: str) -> float:
+        if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+            return _positive_number(x, name)
+        return _positive_number(counters[by](x), name)
+
+    return size(original, "original") / size(compressed, "compressed")
+
+
+def accuracy_drop(base: float, compressed: float) -> dict[str, float]:
+    """Absolute and relative loss of a score in [0, 1] (accuracy, AUC...).
+
+    A value above 1 (a percentage) is refused with a message. ``absolute = base
+    - compressed`` (positive means worse), ``relative = absolute / base``.
+    """
+    b = _checks.fraction(base, "base")
+    c = _checks.fraction(compressed, "compressed")
+    if b == 0:
+        raise ValueError("base score is 0: the relative drop is undefined")
+    return {"absolute": b - c, "relative": (b - c) / b}
+
+
+def latency(fn: Callable[[], Any], *, runs: int = 50, warmup: int = 5,
+            repeat_inner: int = 1) -> dict[str, float]:
+    """Time a call: warm-up calls first, then ``runs`` timed calls.
+
+    Parameters
+    ----------
+    fn
+        A callable with no argument, e.g. ``lambda: model(x)``.
+    runs
+        Timed calls (at least 1).
+    warmup
+        Untimed calls first (caches, lazy initialisation, JIT).
+    repeat_inner
+        Calls per timed sample, for very fast functions; times are per call.
+
+    Returns
+    -------
+    dict
+        Seconds per call: ``median``, ``mean``, ``std``, ``p10``, ``p90``,
+        ``min``, ``max``; and ``runs``.
+    """
+    if not callable(fn):
+        raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+    runs = _checks.positive_int(runs, "runs")
+    repeat_inner = _checks.positive_int(repeat_inner, "repeat_inner")
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
+        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
+    for _ in range(int(warmup)):
+        fn()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for _ in range(repeat_inner):
+            fn()
+        samples.append((time.perf_counter() - t0) / repeat_inner)
+    arr = np.asarray(samples)
+    return {
+        "median": float(np.median(arr)),
+        "mean": float(arr.mean()),
+        "std": float(statistics.pstdev(samples)) if runs > 1 else 0.0,
+        "p10": float(np.percentile(arr, 10)),
+        "p90": float(np.percentile(arr, 90)),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "runs": float(runs),
+    }
+
+
+def speedup(base_latency: Any, compressed_latency: Any) -> float:
+    """``base / compressed`` of two latencies (seconds, or :func:`latency` dicts: medians)."""
+    def value(x: Any, name: str) -> float:
+        return _positive_number(x["median"] if isinstance(x, Mapping) else x, name)
+
+    return value(base_latency, "base_latency") / value(compressed_latency, "compressed_latency")
+
+
+def check_same_output(base_output: Any, compressed_output: Any) -> None:
+    """``ValueError`` unless the two models' outputs on the same input have one shape.
+
+    A compressed model is only comparable with its original when it answers
+    the same question: same batch size, same number of outputs.
+    """
+    a = np.asarray(base_output.detach().cpu() if hasattr(base_output, "detach") else base_output)
+    b = np.asarray(compressed_output.detach().cpu() if hasattr(compressed_output, "detach") else compressed_output)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"the compressed model's output has shape {b.shape}, the original's {a.shape}: "
+            "they must match to compare the two"
+        )
+    if a.size == 0:
+        raise ValueError("the model outputs are empty")

@@ -1,0 +1,122 @@
+"""Metrics of particle physics: efficiencies, rejection, ROC, significance.
+
+Conventions: label 1 is the signal, 0 the background; a higher score means
+"more signal-like"; an event is selected when ``score >= threshold``.
+
+* signal efficiency ``eps_S`` = selected signal / all signal (true-positive rate);
+* background efficiency ``eps_B`` = selected background / all background;
+* background rejection = ``1 / eps_B``; ``R50`` is the rejection at ``eps_S = 0.5``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from course_utils.metrics import _checks
+
+__all__ = ["roc", "auc", "efficiencies", "rejection_at_efficiency",
+           "significance", "asimov_significance"]
+
+
+def _scores(y_true: Any, y_score: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    yt = _checks.binary_labels(y_true, "y_true")
+    ys = _checks.as_1d(y_score, "y_score").astype(float)
+    _checks.same_length(y_true=yt, y_score=ys)
+    if np.isinf(ys).any():
+        raise ValueError("y_score contains infinite values")
+    if yt.min() == yt.max():
+        raise ValueError(f"y_true holds only class {yt[0]}: both signal (1) and background (0) are needed")
+    w = None
+    if sample_weight is not None:
+        w = _checks.as_1d(sample_weight, "sample_weight").astype(float)
+        _checks.same_length(y_true=yt, sample_weight=w)
+        if (w < 0).any():
+            raise ValueError("sample_weight must be non-negative")
+    return yt, ys, w
+
+
+def roc(y_true: Any, y_score: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ROC curve (scikit-learn): ``(eps_B, eps_S, thresholds)``, each shape (n_points,)."""
+    from sklearn.metrics import roc_curve
+
+    yt, ys, w = _scores(y_true, y_score, sample_weight)
+    fpr, tpr, thr = roc_curve(yt, ys, sample_weight=w)
+    return fpr, tpr, thr
+
+
+def auc(y_true: Any, y_score: Any, sample_weight: Any = None) -> float:
+    """Area under the ROC curve (scikit-learn's ``roc_auc_score``)."""
+    from sklearn.metrics import roc_auc_score
+
+    yt, ys, w = _scores(y_true, y_score, sample_weight)
+    return float(roc_auc_score(yt, ys, sample_weight=w))
+
+
+def efficiencies(y_true: Any, y_score: Any, threshold: float) -> dict[str, float]:
+    """Signal and background efficiencies and the rejection at one threshold.
+
+    Returns
+    -------
+    dict
+        ``signal_efficiency``, ``background_efficiency``, ``background_rejection``
+        (``inf`` when no background passes).
+    """
+    yt, ys, _ = _scores(y_true, y_score)
+    thr = float(threshold)
+    if np.isnan(thr):
+        raise ValueError("threshold is NaN")
+    sel = ys >= thr
+    eps_s = float(sel[yt == 1].mean())
+    eps_b = float(sel[yt == 0].mean())
+    return {
+        "signal_efficiency": eps_s,
+        "background_efficiency": eps_b,
+        "background_rejection": float("inf") if eps_b == 0 else 1.0 / eps_b,
+    }
+
+
+def rejection_at_efficiency(y_true: Any, y_score: Any, signal_efficiency: float = 0.5) -> float:
+    """Background rejection ``1/eps_B`` at a fixed signal efficiency (R50 by default).
+
+    The background efficiency is interpolated linearly on the ROC curve at the
+    requested signal efficiency. Returns ``inf`` when it is zero.
+    """
+    target = _checks.fraction(signal_efficiency, "signal_efficiency")
+    if target == 0:
+        raise ValueError("signal_efficiency must be > 0")
+    fpr, tpr, _ = roc(y_true, y_score)
+    eps_b = float(np.interp(target, tpr, fpr))
+    return float("inf") if eps_b <= 0 else 1.0 / eps_b
+
+
+def _counts(s: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    s_arr = np.asarray(s, dtype=float)
+    b_arr = np.asarray(b, dtype=float)
+    if np.isnan(s_arr).any() or np.isnan(b_arr).any():
+        raise ValueError("signal and background counts must not be NaN")
+    if (s_arr < 0).any() or (b_arr < 0).any():
+        raise ValueError(f"counts must be non-negative, got s={s!r}, b={b!r}")
+    return s_arr, b_arr
+
+
+def significance(s: Any, b: Any) -> Any:
+    """The simple significance ``S / sqrt(S + B)`` (0 where ``S + B = 0``)."""
+    s_arr, b_arr = _counts(s, b)
+    tot = s_arr + b_arr
+    out = np.divide(s_arr, np.sqrt(tot), out=np.zeros_like(tot), where=tot > 0)
+    return float(out) if out.ndim == 0 else out
+
+
+def asimov_significance(s: Any, b: Any) -> Any:
+    """The Asimov discovery significance (Cowan et al., arXiv:1007.1727, eq. 97).
+
+    ``Z_A = sqrt(2 ((S + B) ln(1 + S/B) - S))``; it tends to ``S/sqrt(B)`` for
+    ``S << B``. ``B`` must be strictly positive.
+    """
+    s_arr, b_arr = _counts(s, b)
+    if (b_arr <= 0).any():
+        raise ValueError("the Asimov significance needs a background B > 0")
+    z = np.sqrt(2.0 * ((s_arr + b_arr) * np.log1p(s_arr / b_arr) - s_arr))
+    return float(z) if z.ndim == 0 else z
