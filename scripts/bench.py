@@ -1,0 +1,102 @@
+"""`make bench`: each notebook in fast mode in its own process, wall time and peak memory.
+
+Peak memory is the largest sum of the resident set sizes (RSS) of the runner,
+its kernel and the kernel's children (simulation workers), sampled every 0.1 s.
+Writes build/bench.json and prints a table with the machine's core count.
+
+Usage: python scripts/bench.py [--empty-cache] [--full] notebooks/*.ipynb
+  --empty-cache  each notebook starts from an empty data cache (simulations included)
+  --full         default mode instead of fast mode
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET_S = 180
+BUDGET_MB = 2048
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_one(nb: Path, env: dict[str, str]) -> dict:
+    cmd = [sys.executable, str(ROOT / "scripts" / "_nbrun.py"), str(nb)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, tree_rss(ps))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - t0
+    out = proc.stdout.read() if proc.stdout else ""
+    return {"notebook": nb.name, "ok": proc.returncode == 0, "wall_s": round(wall, 1),
+            "peak_mb": round(peak / 2**20), "tail": out[-1500:] if proc.returncode else ""}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("notebooks", nargs="*")
+    ap.add_argument("--empty-cache", action="store_true")
+    ap.add_argument("--full", action="store_true")
+    args = ap.parse_args()
+    notebooks = [Path(p) for p in args.notebooks] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    rows = []
+    for nb in notebooks:
+        env = dict(os.environ)
+        if args.full:
+            env.pop("COURSE_FAST", None)
+        else:
+            env["COURSE_FAST"] = "1"
+        tmp = None
+        if args.empty_cache:
+            tmp = tempfile.TemporaryDirectory(prefix="bench-data-")
+            env["COURSE_DATA_DIR"] = tmp.name
+            env["COURSE_BUILD_DIR"] = str(Path(tmp.name) / "build")
+        print(f"==> {nb.name}", flush=True)
+        row = run_one(nb, env)
+        rows.append(row)
+        print(f"    {'ok' if row['ok'] else 'FAILED'}  {row['wall_s']:.0f} s  {row['peak_mb']} MB", flush=True)
+        if row["tail"]:
+            print(row["tail"])
+        if tmp is not None:
+            tmp.cleanup()
+    result = {"cores": os.cpu_count(), "mode": "full" if args.full else "fast",
+              "empty_cache": args.empty_cache, "date": time.strftime("%Y-%m-%d %H:%M"), "notebooks": rows}
+    out = ROOT / "build" / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\n{os.cpu_count()} cores, mode {result['mode']}, empty cache: {args.empty_cache}")
+    print(f"| notebook | ok | wall (s) | peak RSS (MB) | within {BUDGET_S} s / {BUDGET_MB} MB |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        within = r["wall_s"] <= BUDGET_S and r["peak_mb"] <= BUDGET_MB
+        print(f"| {r['notebook']} | {'yes' if r['ok'] else 'NO'} | {r['wall_s']:.0f} | {r['peak_mb']} | "
+              f"{'yes' if within else 'NO'} |")
+    print(f"\nwritten to {out}")
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

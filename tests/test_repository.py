@@ -1,0 +1,129 @@
+"""Checks on the repository itself: pinned environment, notebooks' shape, generated docs up to date."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def _pins(lines):
+    out = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip().lstrip("- ").strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            out[name.strip().lower()] = version.strip()
+    return out
+
+
+def test_requirements_pinned_and_commented():
+    lines = [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert lines
+    for ln in lines:
+        assert "==" in ln.split("#")[0], f"not pinned exactly: {ln}"
+        assert "#" in ln, f"no comment saying which notebooks use it: {ln}"
+    pins = _pins(lines)
+    assert pins["torch"] == "2.13.0", "torch must be exactly 2.13.0 (other specs pull CUDA builds)"
+    assert pins["tensorflow"].startswith("2.21")
+    assert pins["pythia8mc"] == "8.317.2"
+
+
+def test_environment_yml_agrees_with_requirements():
+    req = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    env = _pins((ROOT / "environment.yml").read_text().splitlines())
+    assert req == env, {k: (req.get(k), env.get(k)) for k in set(req) | set(env) if req.get(k) != env.get(k)}
+
+
+def test_pyproject_floors_only():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for dep in data["project"]["dependencies"] + data["project"]["optional-dependencies"]["colab"]:
+        assert "==" not in dep, f"pyproject must not pin exactly (Colab): {dep}"
+        assert not dep.startswith(("numpy", "scipy", "matplotlib")) or ">=" in dep or dep in ("numpy", "scipy")
+
+
+@pytest.fixture(scope="module")
+def repo_url():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+
+
+def _cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _src(cell):
+    return "".join(cell["source"])
+
+
+def test_there_are_notebooks():
+    assert (ROOT / "notebooks" / "00_introduction.ipynb") in NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_committed_without_outputs(path):
+    for cell in _cells(path):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name} has stored outputs: run nbstripout"
+            assert cell.get("execution_count") is None, f"{path.name} has execution counts: run nbstripout"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_skeleton(path, repo_url):
+    cells = _cells(path)
+    title = _src(cells[0])
+    assert cells[0]["cell_type"] == "markdown" and title.startswith("# "), "first cell: the title"
+    slug = repo_url.removeprefix("https://github.com/")
+    assert f"colab.research.google.com/github/{slug}/blob/main/notebooks/{path.name}" in title, "Colab badge"
+    assert f"mybinder.org/v2/gh/{slug}/main?labpath=notebooks%2F{path.name}" in title, "Binder badge"
+    assert "À la fin de ce notebook, vous saurez" in title
+    code = [c for c in cells if c["cell_type"] == "code"]
+    first = _src(code[0])
+    assert 'if "google.colab" in sys.modules:' in first and f"{repo_url}.git" in first, "standard Colab cell"
+    assert "==" not in first.split("google.colab", 1)[1], "the Colab cell must not pin versions"
+    markdown = "\n".join(_src(c) for c in cells if c["cell_type"] == "markdown")
+    assert "Exercice" in markdown and "À retenir" in markdown
+    all_code = "\n".join(_src(c) for c in code)
+    assert "assert " in all_code, "a notebook asserts what its models learned"
+    assert "report.record(" in all_code, "a notebook records its key results"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_code_hygiene(path):
+    stems = {p.stem for p in NOTEBOOKS} - {path.stem}
+    for cell in _cells(path):
+        if cell["cell_type"] != "code":
+            continue
+        src = _src(cell)
+        assert "/kaggle/" not in src and "/content/" not in src, "platform path in code"
+        if "keras" in src.lower():
+            assert not re.search(r"\blr\s*=", src), "Keras ignores lr=: use learning_rate="
+        assert "WideDeepModel" not in src, "keras.experimental.WideDeepModel is gone in Keras 3"
+        for other in stems:
+            assert f'"{other}"' not in src and f"/{other}/" not in src, f"reads {other}'s files"
+
+
+def test_readme_and_catalogue_up_to_date():
+    for script in ("badges.py", "catalogue.py"):
+        res = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--check"],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+    readme = (ROOT / "README.md").read_text()
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb.name}" in readme, f"{nb.name} missing from README"
+
+
+def test_catalogue_lists_every_dataset_module():
+    from course_utils import datasets
+
+    modules = {p.stem for p in (ROOT / "course_utils" / "datasets").glob("*.py") if not p.stem.startswith("_")}
+    assert set(datasets.registry()) == modules & set(datasets.DATASETS)
+    for name, info in datasets.registry().items():
+        assert info.licence and info.citation and info.provenance, name
