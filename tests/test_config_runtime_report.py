@@ -104,3 +104,12 @@ def test_record_parallel_processes_lose_nothing(tmp_path):
     data = json.loads((tmp_path / "results.json").read_text())
     assert sorted(data) == [f"nb{i}" for i in range(4)]
     assert all(len(data[k]["metrics"]) == 10 for k in data)
+
+
+def test_tf_strategy_tpu_failure_falls_back_with_reason(monkeypatch, capsys):
+    pytest.importorskip("tensorflow")
+    monkeypatch.setenv("COURSE_TRY_TPU", "1")
+    strategy = runtime.tf_strategy()
+    out = capsys.readouterr().out
+    assert "no TPU via TPUClusterResolver" in out and "default strategy" in out
+    assert strategy.num_replicas_in_sync == 1
