@@ -132,17 +132,21 @@ def read(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no quark/gluon file at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path.name} is not a readable .npz file (corrupt or truncated download?): "
+                         "it is not a zip archive. Delete it and load again.")
     try:
         with np.load(path, allow_pickle=False) as f:
-            missing = {"X", "y"} - set(f.files)
-            if missing:
-                raise ValueError(f"{path.name} lacks the array(s) {sorted(missing)}: a QG_jets file holds 'X' "
-                                 f"(n_jets, M, 4) and 'y' (n_jets,); it has {sorted(f.files)}")
-            X = np.asarray(f["X"], dtype=np.float64)
-            y = np.asarray(f["y"])
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            names = set(f.files)
+            X = np.asarray(f["X"], dtype=np.float64) if "X" in names else None
+            y = np.asarray(f["y"]) if "y" in names else None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise ValueError(f"{path.name} is not a readable .npz file (corrupt or truncated download?): {exc}. "
                          "Delete it and load again.") from exc
+    if X is None or y is None:
+        missing = sorted({"X", "y"} - names)
+        raise ValueError(f"{path.name} lacks the array(s) {missing}: a QG_jets file holds 'X' (n_jets, M, 4) "
+                         f"and 'y' (n_jets,); it has {sorted(names)}")
     if X.ndim != 3 or X.shape[2] != 4:
         raise ValueError(f"{path.name}: X must have shape (n_jets, M, 4) holding (pT, y, phi, PDG id), "
                          f"got {X.shape}")
