@@ -183,6 +183,7 @@ def test_course_mirror_is_tried_first(data_dir, http_server, monkeypatch):
     assert X.shape[0] == 2 and http_server.hits == ["/quark_gluon/QG_jets.npz"]
 
 
+@pytest.mark.slow
 def test_offline_auto_falls_back_to_the_simulation(data_dir, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_WORKERS", "1")
@@ -203,6 +204,7 @@ def generated():
     return sim.simulate(60, seed=11, chunk_size=20, workers=1)
 
 
+@pytest.mark.slow
 def test_generator_format(generated, tmp_path):
     from course_utils import jets
 
@@ -224,6 +226,7 @@ def test_generator_format(generated, tmp_path):
     np.testing.assert_array_equal(X2, X)
 
 
+@pytest.mark.slow
 def test_generator_physics_quarks_have_fewer_constituents(generated):
     X, y = generated["X"], generated["y"]
     n = (X[..., 0] > 0).sum(1)
@@ -232,6 +235,7 @@ def test_generator_physics_quarks_have_fewer_constituents(generated):
     assert 0.05 < stats["acceptance_quark"] <= 1 and 0.05 < stats["acceptance_gluon"] <= 1
 
 
+@pytest.mark.slow
 def test_generator_is_deterministic():
     a = sim.simulate(4, seed=5, chunk_size=2, workers=1)
     b = sim.simulate(4, seed=5, chunk_size=2, workers=1)
