@@ -118,5 +118,6 @@ def asimov_significance(s: Any, b: Any) -> Any:
     s_arr, b_arr = _counts(s, b)
     if (b_arr <= 0).any():
         raise ValueError("the Asimov significance needs a background B > 0")
-    z = np.sqrt(2.0 * ((s_arr + b_arr) * np.log1p(s_arr / b_arr) - s_arr))
+    # the bracket is >= 0 mathematically; clip the rounding error that makes it -1e-17 for s << b
+    z = np.sqrt(np.maximum(2.0 * ((s_arr + b_arr) * np.log1p(s_arr / b_arr) - s_arr), 0.0))
     return float(z) if z.ndim == 0 else z
