@@ -29,44 +29,98 @@ __all__ = ["parameter_arrays", "count_parameters", "count_nonzero", "serialized_
            "compression_ratio", "accuracy_drop", "latency", "speedup", "check_same_output"]
 
 
+def _torch_arrays(model: Any) -> list[tuple[str, np.ndarray]]:
+    """Named parameter arrays of a torch module (see :func:`parameter_arrays`)."""
+    import torch
+
+    def to_numpy(t: Any) -> np.ndarray:
+        t = t.detach().cpu()
+        if t.dtype == torch.bfloat16:  # NumPy has no bfloat16
+            t = t.float()
+        return t.numpy()
+
+    # Quantization bookkeeping is not a parameter: the observers and fake-quantizers
+    # of a prepared (QAT) model, and the scale / zero point of converted modules.
+    skip_prefixes: list[str] = []
+    quantized: list[tuple[str, Any]] = []
+    for name, mod in model.named_modules():
+        kind = type(mod).__module__
+        if name and kind.startswith(("torch.ao.quantization.", "torch.quantization.")):
+            skip_prefixes.append(name + ".")
+        elif kind.startswith("torch.ao.nn.") and ".quantized" in kind:  # also fused (intrinsic) modules
+            quantized.append((name, mod))
+    skip_names = {f"{n}.{leaf}".lstrip(".") for n, _ in quantized for leaf in ("scale", "zero_point")}
+
+    sd = model.state_dict()
+    items: list[tuple[str, np.ndarray]] = []
+    for name, t in sd.items():
+        if name.endswith("_mask") or name in skip_names or name.startswith(tuple(skip_prefixes)):
+            continue
+        if not hasattr(t, "detach"):
+            continue  # packed params of quantized modules: read from the modules below
+        if getattr(t, "is_quantized", False):
+            t = t.dequantize()
+        if name.endswith("_orig"):
+            name = name[: -len("_orig")]
+            mask = sd.get(name + "_mask")
+            t = t * mask if mask is not None else t
+        if t.is_floating_point() or t.is_complex():
+            items.append((name, to_numpy(t)))
+    for name, mod in quantized:
+        prefix = f"{name}." if name else ""
+        for leaf in ("weight", "bias"):
+            getter = getattr(mod, leaf, None)
+            if not callable(getter):
+                continue
+            value = getter()
+            if value is None:
+                continue
+            if getattr(value, "is_quantized", False):
+                value = value.dequantize()
+            items.append((prefix + leaf, to_numpy(value)))
+    return items
+
+
 def parameter_arrays(model: Any) -> dict[str, np.ndarray]:
     """The model's parameters as NumPy arrays, by name.
 
-    torch: ``state_dict()`` entries that are floating-point parameters or
-    buffers of pruning masks are excluded (``*_mask``), so a pruned module
-    counts its effective weights once. Keras: ``model.weights``.
+    * torch: the floating-point entries of ``state_dict()`` (parameters and
+      float buffers such as batch-norm statistics). A pruned module counts its
+      effective weights once (``weight_orig * weight_mask``; the ``*_mask``
+      buffers are not parameters). A quantized module (``torch.ao.nn.quantized``,
+      dynamic or static) counts its weight and bias, dequantized; its scale and
+      zero point, like the observers of a model prepared for quantization-aware
+      training, are bookkeeping and are not counted. Not counted either:
+      quantized modules that keep their weights in other, non-float forms
+      (embeddings, custom kernels).
+    * Keras: ``model.weights``.
+    * ONNX ``ModelProto``: every initializer of the graph (for a model quantized
+      by ONNX Runtime this includes its scales and zero points).
+    * ``dict`` of name -> array, or a list of arrays: as given.
+
+    Returns
+    -------
+    dict
+        Name -> array; raises ``ValueError`` for an unknown kind of model or a
+        model without parameters.
     """
     if isinstance(model, Mapping):
-        items = model.items()
+        items: Any = model.items()
     elif isinstance(model, (list, tuple)):
         items = ((str(i), a) for i, a in enumerate(model))
-    elif hasattr(model, "state_dict"):
-        sd = model.state_dict()
-        items = []
-        for name, t in sd.items():
-            if name.endswith("_mask"):
-                continue
-            if hasattr(t, "dequantize") and getattr(t, "is_quantized", False):
-                t = t.dequantize()
-            if not hasattr(t, "detach"):
-                continue  # packed params of quantized modules are counted by their weight()
-            if name.endswith("_orig"):
-                name = name[: -len("_orig")]
-                mask = sd.get(name + "_mask")
-                t = t * mask if mask is not None else t
-            if t.is_floating_point() or t.dtype.is_complex:
-                items.append((name, t.detach().cpu().numpy()))
-        for name, mod in getattr(model, "named_modules", lambda: [])():
-            w = getattr(mod, "weight", None)
-            if callable(w) and type(mod).__module__.startswith("torch.ao.nn.quantized"):
-                items.append((f"{name}.weight", w().dequantize().numpy()))
+    elif hasattr(model, "state_dict") and hasattr(model, "named_modules"):
+        items = _torch_arrays(model)
+    elif hasattr(model, "graph") and hasattr(model.graph, "initializer"):
+        from onnx import numpy_helper
+
+        items = ((init.name, numpy_helper.to_array(init)) for init in model.graph.initializer)
     elif hasattr(model, "weights") and hasattr(model, "count_params"):
         items = ((getattr(w, "path", getattr(w, "name", str(i))), np.asarray(w))
                  for i, w in enumerate(model.weights))
     else:
         raise ValueError(
             f"cannot read parameters from a {type(model).__name__}: expected a torch module, "
-            "a Keras model, a dict of arrays or a list of arrays"
+            "a Keras model, an ONNX ModelProto, a dict of arrays or a list of arrays"
         )
     out = {str(k): np.asarray(v) for k, v in items}
     if not out:
