@@ -10,7 +10,8 @@ Monte-Carlo events of the MAGIC collaboration (CORSIKA), not telescope data.
 
 Simulated source
 ----------------
-A Cherenkov-camera simulation of the course, written as ``magic04.data``.
+A Cherenkov-camera simulation of the course (:mod:`course_utils.datasets.magic_sim`),
+written as ``magic04.data``.
 
 Examples
 --------
@@ -137,8 +138,11 @@ def _load_real() -> Dataset:
                    {"n_events": len(df), "doi": INFO.doi})
 
 
-#: Set by the simulation module when it exists: ``f(n_events, seed) -> Dataset``.
-_SIMULATE = None
+def _simulate(n_events: int | None, seed: int) -> Dataset:
+    # imported here: magic_sim imports this module (FEATURES, read)
+    from course_utils.datasets.magic_sim import simulate
+
+    return simulate(n_events, seed)
 
 
 def load(source: str = "auto", *, n_events: int | None = None, seed: int = 42,
@@ -150,7 +154,7 @@ def load(source: str = "auto", *, n_events: int | None = None, seed: int = 42,
     source : {"auto", "real", "simulated"}
         ``"auto"``: the real file if cached or downloadable, else the simulation.
     n_events
-        Number of simulated events (ignored for the real data, which has 19,020).
+        Number of simulated events (default 19,020, as the real file; ignored for the real data).
     seed
         Seed of the simulation.
 
@@ -159,8 +163,8 @@ def load(source: str = "auto", *, n_events: int | None = None, seed: int = 42,
     Dataset
         ``.data`` is the DataFrame of :func:`read`.
     """
-    simulate = None if _SIMULATE is None else (lambda: _SIMULATE(n_events, seed))
-    return load_with_fallback(INFO.name, source, _load_real, simulate, info=INFO, verbose=verbose)
+    return load_with_fallback(INFO.name, source, _load_real, lambda: _simulate(n_events, seed), info=INFO,
+                              verbose=verbose)
 
 
 def cached_real_path() -> Path:
