@@ -134,6 +134,20 @@ def test_r50_on_gaussians():
         metrics.rejection_at_efficiency(y, s, 50)
 
 
+def test_efficiency_at_background_on_gaussians():
+    # eps_B = 0.16 at the cut x = 1 on N(0, 1); signal N(1, 1) then has eps_S = 0.5
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(2)
+    n = 200_000
+    y = np.r_[np.ones(n), np.zeros(n)]
+    s = np.r_[rng.normal(1, 1, n), rng.normal(0, 1, n)]
+    assert metrics.efficiency_at_background(y, s, norm.sf(1.0)) == pytest.approx(0.5, abs=0.01)
+    assert metrics.efficiency_at_background(y, s, 1.0) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="percentage"):
+        metrics.efficiency_at_background(y, s, 5)
+
+
 def test_significances():
     assert metrics.significance(10, 90) == pytest.approx(1.0)
     # Asimov -> s/sqrt(b) for s << b

@@ -32,6 +32,7 @@ from course_utils.metrics.hep import (
     asimov_significance,
     auc,
     efficiencies,
+    efficiency_at_background,
     rejection_at_efficiency,
     roc,
     significance,
@@ -40,7 +41,7 @@ from course_utils.metrics.regression import regression_metrics
 
 __all__ = [
     "classification_metrics", "per_class_metrics", "aggregated_metrics", "aggregated_from_confusion",
-    "roc", "auc", "efficiencies", "rejection_at_efficiency", "significance", "asimov_significance",
+    "roc", "auc", "efficiencies", "rejection_at_efficiency", "efficiency_at_background", "significance", "asimov_significance",
     "regression_metrics",
     "parameter_arrays", "count_parameters", "count_nonzero", "serialized_size", "compression_ratio",
     "accuracy_drop", "latency", "speedup", "check_same_output",

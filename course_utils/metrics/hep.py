@@ -16,7 +16,7 @@ import numpy as np
 
 from course_utils.metrics import _checks
 
-__all__ = ["roc", "auc", "efficiencies", "rejection_at_efficiency",
+__all__ = ["roc", "auc", "efficiencies", "rejection_at_efficiency", "efficiency_at_background",
            "significance", "asimov_significance"]
 
 
@@ -89,6 +89,17 @@ def rejection_at_efficiency(y_true: Any, y_score: Any, signal_efficiency: float 
     fpr, tpr, _ = roc(y_true, y_score)
     eps_b = float(np.interp(target, tpr, fpr))
     return float("inf") if eps_b <= 0 else 1.0 / eps_b
+
+
+def efficiency_at_background(y_true: Any, y_score: Any, background_efficiency: float) -> float:
+    """Signal efficiency at a fixed background efficiency (acceptance), read on the ROC curve.
+
+    The MAGIC convention: the gamma efficiency at a hadron acceptance of 0.01,
+    0.02, 0.05, 0.1 or 0.2. Linear interpolation between ROC points.
+    """
+    target = _checks.fraction(background_efficiency, "background_efficiency")
+    fpr, tpr, _ = roc(y_true, y_score)
+    return float(np.interp(target, fpr, tpr))
 
 
 def _counts(s: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
