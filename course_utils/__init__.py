@@ -14,6 +14,14 @@ report
     records each notebook's key results for the course results table.
 datasets
     one loader per dataset, real or simulated.
+jets
+    jet observables, preprocessing and images from constituents (notebooks 02, 06).
+hillas
+    Cherenkov camera geometry, image cleaning and Hillas parameters (notebook 03a).
+compression
+    baseline tagger, pruning, quantization and deployment helpers (notebook 06).
+tfdata
+    TFRecord writing and ``tf.data`` pipelines (notebook 04).
 
 ``import course_utils`` is light: it imports neither torch nor TensorFlow, and
 the sub-modules are loaded on first use.
@@ -26,7 +34,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets")
+_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets",
+               "jets", "hillas", "compression", "tfdata")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]
 

@@ -356,7 +356,8 @@ def load_with_fallback(name: str, source: str, load_real: Callable[[], Dataset],
                     f"the real {name} dataset is not available ({exc}) and no simulation exists yet{how}"
                 ) from exc
             if verbose:
-                first = str(exc).splitlines()[0]
+                lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+                first = " ".join(lines[:2]) + (f" (+{len(lines) - 2} more)" if len(lines) > 2 else "")
                 print(f"[{name}] real data unavailable ({first}): using the course's simulation instead")
             ds = load_simulated()
     if verbose:
