@@ -27,12 +27,13 @@ from course_utils.datasets._core import (
     cached_simulation,
     fetch,
     load_with_fallback,
+    network_available,
 )
 
 DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri")
 
 __all__ = ["DATASETS", "SOURCES", "Dataset", "DatasetInfo", "DataUnavailableError", "RemoteFile",
-           "cached_simulation", "fetch", "load_with_fallback", "registry", *DATASETS]
+           "cached_simulation", "fetch", "load_with_fallback", "network_available", "registry", *DATASETS]
 
 
 def __getattr__(name: str) -> Any:
