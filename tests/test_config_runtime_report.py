@@ -15,6 +15,7 @@ from course_utils import config, report, runtime
 
 def test_import_is_light():
     code = ("import course_utils, course_utils.datasets, course_utils.metrics, course_utils.config, sys; "
+            "import course_utils.jets, course_utils.hillas, course_utils.compression, course_utils.tfdata; "
             "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules, 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
