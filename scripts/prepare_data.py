@@ -12,8 +12,21 @@ import sys
 import time
 
 
+def _arguments() -> dict[str, dict]:
+    """Loader arguments that match what the notebooks ask for, in the current mode."""
+    from course_utils import config
+
+    return {
+        "magic": {"n_events": 19_020},  # 03a/03b: the size of the real file
+        "quark_gluon": {"n_jets": config.scale(full=40_000, fast=1_600)},  # 02 and 06
+        "brain_mri": {"image_size": config.scale(full=64, fast=48)},  # 05
+    }
+
+
 def main() -> int:
     from course_utils import datasets
+
+    arguments = _arguments()
 
     failed = []
     for name in datasets.DATASETS:
@@ -22,10 +35,9 @@ def main() -> int:
         except ModuleNotFoundError:
             print(f"[{name}] no loader yet: skipped")
             continue
-        prepare = getattr(module, "prepare", None) or module.load
         t0 = time.perf_counter()
         try:
-            prepare()
+            module.load(**arguments.get(name, {}))
             print(f"[{name}] ready in {time.perf_counter() - t0:.0f} s")
         except Exception as exc:  # keep preparing the others
             failed.append(name)
