@@ -17,7 +17,7 @@ from PIL import Image
 
 from course_utils import datasets
 from course_utils.datasets import brain_mri, brain_mri_sim
-from course_utils.datasets._core import DataUnavailableError
+from course_utils.datasets._registry import DataUnavailableError
 
 CLASSES = brain_mri.CLASSES
 
@@ -259,7 +259,7 @@ def test_load_real_from_the_data_directory(data_dir, capsys):
     ds = brain_mri.load("auto", image_size=16)
     out = capsys.readouterr().out
     assert ds.source == "real" and ds.path == root
-    assert "données réelles" in out and "CC0" in out and "5,712" in out  # the subset note
+    assert "jeu de données publié" in out and "CC0" in out and "5,712" in out  # the subset note
     assert ds.data.X_train.shape == (8, 16, 16, 1) and ds.data.counts()["Testing"]["glioma"] == 2
 
 

@@ -21,7 +21,7 @@ import pytest
 import uproot
 
 from course_utils.datasets import cms_dimuon, cms_dimuon_sim
-from course_utils.datasets._core import DataUnavailableError, RemoteFile
+from course_utils.datasets._registry import DataUnavailableError, RemoteFile
 
 BRANCHES = ["nMuon", "Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
 

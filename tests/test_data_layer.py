@@ -10,16 +10,10 @@ import zipfile
 
 import pytest
 
-from course_utils import _files
-from course_utils.datasets import _core
-from course_utils.datasets._core import (
-    Dataset,
-    DataUnavailableError,
-    RemoteFile,
-    cached_simulation,
-    fetch,
-    load_with_fallback,
-)
+from course_utils import _files, config
+from course_utils.datasets._cache import cached_simulation
+from course_utils.datasets._fetch import fetch
+from course_utils.datasets._registry import Dataset, DataUnavailableError, RemoteFile, load_with_fallback
 
 pytestmark = pytest.mark.network
 
@@ -140,7 +134,7 @@ def _fetch_in_child(args):
     import os
 
     os.environ["COURSE_DATA_DIR"] = data
-    from course_utils.datasets._core import fetch as f
+    from course_utils.datasets._fetch import fetch as f
 
     return f("toy", remote(url), progress=False).read_bytes() == CONTENT
 
@@ -158,7 +152,7 @@ def _gen_in_child(data):
     import os
 
     os.environ["COURSE_DATA_DIR"] = data
-    from course_utils.datasets._core import cached_simulation as cs
+    from course_utils.datasets._cache import cached_simulation as cs
 
     return str(cs("toy", {"n": 3}, _slow_writer))
 
@@ -204,7 +198,7 @@ def test_simulation_cache_recovers_from_damage_and_failure(data_dir, capsys):
 
 
 def _ds(source):
-    return Dataset([1], source, "toy", "prov", "CC0", _core.config.data_dir())
+    return Dataset([1], source, "toy", "prov", "CC0", config.data_dir())
 
 
 def test_load_with_fallback(data_dir, capsys):

@@ -18,16 +18,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from course_utils.datasets._core import (
+from course_utils.datasets._cache import cached_simulation
+from course_utils.datasets._fetch import fetch, network_available
+from course_utils.datasets._registry import (
     SOURCES,
     Dataset,
     DatasetInfo,
     DataUnavailableError,
     RemoteFile,
-    cached_simulation,
-    fetch,
     load_with_fallback,
-    network_available,
 )
 
 DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri")

@@ -39,14 +39,8 @@ from typing import Any
 import numpy as np
 
 from course_utils import config
-from course_utils.datasets._core import (
-    Dataset,
-    DatasetInfo,
-    DataUnavailableError,
-    load_with_fallback,
-    network_available,
-    real_dir,
-)
+from course_utils.datasets._fetch import network_available
+from course_utils.datasets._registry import Dataset, DatasetInfo, DataUnavailableError, load_with_fallback, real_dir
 from course_utils.datasets.brain_mri_sim import CLASSES, SPLITS
 
 __all__ = ["INFO", "CLASSES", "SPLITS", "KAGGLE_HANDLE", "EXPECTED_COUNTS", "MRIImages",

@@ -256,7 +256,7 @@ def generate(folder: str | Path, *, n_train: int, n_test: int,
     """
     from tqdm.auto import tqdm
 
-    from course_utils.datasets._core import n_workers, parallel_map
+    from course_utils.datasets._cache import n_workers, parallel_map
 
     lo, hi = size_range
     if not (isinstance(lo, (int, np.integer)) and isinstance(hi, (int, np.integer)) and 32 <= lo <= hi <= 4096):
@@ -292,7 +292,7 @@ def simulate(n_train: int, n_test: int, *, train_proportions: Mapping[str, float
     Same parameters as :func:`generate`. The folder (under
     ``<data>/simulated/brain_mri/<key>/``) holds ``Training/`` and ``Testing/``.
     """
-    from course_utils.datasets._core import cached_simulation
+    from course_utils.datasets._cache import cached_simulation
 
     params: dict[str, Any] = {
         "n_train": int(n_train), "n_test": int(n_test),

@@ -52,15 +52,15 @@ from typing import Any
 import numpy as np
 
 from course_utils import _files, config
-from course_utils.datasets._core import (
+from course_utils.datasets._fetch import mirrors as _mirrors
+from course_utils.datasets._fetch import network_available
+from course_utils.datasets._fetch import verify as _verify
+from course_utils.datasets._registry import (
     Dataset,
     DatasetInfo,
     DataUnavailableError,
     RemoteFile,
-    _mirrors,
-    _verify,
     load_with_fallback,
-    network_available,
     real_dir,
 )
 

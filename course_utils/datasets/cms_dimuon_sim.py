@@ -75,7 +75,8 @@ from typing import Any
 import numpy as np
 
 from course_utils.datasets import cms_dimuon
-from course_utils.datasets._core import Dataset, cached_simulation, n_workers, parallel_map
+from course_utils.datasets._cache import cached_simulation, n_workers, parallel_map
+from course_utils.datasets._registry import Dataset
 
 __all__ = ["COMPONENTS", "SIM_VERSION", "simulate", "generate", "generate_component", "resolution", "timing"]
 

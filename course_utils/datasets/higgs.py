@@ -64,15 +64,14 @@ import numpy as np
 import pandas as pd
 
 from course_utils import _files, config
-from course_utils.datasets._core import (
-    DOWNLOAD_TIMEOUT,
+from course_utils.datasets._fetch import DOWNLOAD_TIMEOUT, network_available
+from course_utils.datasets._fetch import mirrors as _mirrors
+from course_utils.datasets._registry import (
     Dataset,
     DatasetInfo,
     DataUnavailableError,
     RemoteFile,
-    _mirrors,
     load_with_fallback,
-    network_available,
     real_dir,
 )
 

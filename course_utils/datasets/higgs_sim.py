@@ -100,7 +100,8 @@ import numpy as np
 import pandas as pd
 
 from course_utils import config
-from course_utils.datasets._core import Dataset, cached_simulation, parallel_map
+from course_utils.datasets._cache import cached_simulation, parallel_map
+from course_utils.datasets._registry import Dataset
 from course_utils.datasets.higgs import FEATURES, LOW_LEVEL, read, write
 
 __all__ = [

@@ -28,14 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.datasets._core import (
-    Dataset,
-    DatasetInfo,
-    RemoteFile,
-    fetch,
-    load_with_fallback,
-    real_dir,
-)
+from course_utils.datasets._fetch import fetch
+from course_utils.datasets._registry import Dataset, DatasetInfo, RemoteFile, load_with_fallback, real_dir
 
 __all__ = ["INFO", "FEATURES", "COLUMNS", "CLASSES", "read", "load"]
 

@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from course_utils import hillas
-from course_utils.datasets._core import Dataset, cached_simulation
+from course_utils.datasets._cache import cached_simulation
+from course_utils.datasets._registry import Dataset
 from course_utils.datasets.magic import COLUMNS, FEATURES, read
 
 __all__ = ["GAMMA_FRACTION", "N_EVENTS", "SimulatedEvents", "simulate_events", "write_magic_file", "simulate"]

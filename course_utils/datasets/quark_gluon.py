@@ -37,13 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.datasets._core import (
-    Dataset,
-    DatasetInfo,
-    RemoteFile,
-    fetch,
-    load_with_fallback,
-)
+from course_utils.datasets._fetch import fetch
+from course_utils.datasets._registry import Dataset, DatasetInfo, RemoteFile, load_with_fallback
 
 __all__ = ["INFO", "FILES", "JETS_PER_FILE", "MAX_JETS", "CLASSES", "read", "load", "files_needed", "pad"]
 

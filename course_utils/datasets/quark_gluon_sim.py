@@ -47,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.datasets._core import Dataset, cached_simulation, parallel_map
+from course_utils.datasets._cache import cached_simulation, parallel_map
+from course_utils.datasets._registry import Dataset
 
 __all__ = ["Settings", "DEFAULT", "FILE_NAME", "generate", "simulate", "load_simulated", "generate_chunk",
            "benchmark"]

@@ -1,0 +1,229 @@
+"""The only HTTP code of the course: verified downloads over mirrors.
+
+* :func:`fetch`: a published file, downloaded once with pooch, sha256-verified,
+  cached under ``<data>/real/<dataset>/``; a corrupt cached file is fetched again.
+* :func:`over_mirrors`: the one mirror loop ("cached? offline? for each mirror:
+  try, collect the reasons, else raise"), for loaders that read remotely
+  (uproot over HTTP, a streamed head of a large file) instead of downloading.
+* :func:`download_resumable`: one resumable download (HTTP ranges) for files of
+  several GB.
+
+``COURSE_DATA_MIRROR=http://host/path`` adds a mirror tried first, where files
+are at ``<mirror>/<dataset>/<file name>`` (a classroom server, for instance).
+Whether to retry a mirror is decided by the HTTP status code: 4xx answers
+(not found, forbidden) are final for that mirror, others are retried.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from course_utils import _files, config
+from course_utils.datasets._registry import DataUnavailableError, RemoteFile, real_dir
+
+__all__ = ["PROBE_TIMEOUT", "DOWNLOAD_TIMEOUT", "network_available", "mirrors", "verify", "is_cached",
+           "http_status", "over_mirrors", "fetch", "download_resumable"]
+
+T = TypeVar("T")
+
+#: Seconds to wait for a TCP connection when probing the network.
+PROBE_TIMEOUT = 3.0
+#: Seconds without data before a download is abandoned.
+DOWNLOAD_TIMEOUT = 30.0
+
+
+def verify(path: Path, remote: RemoteFile) -> str | None:
+    """``None`` when ``path`` matches the expected size and checksum, else the reason."""
+    if not path.is_file():
+        return "missing"
+    if remote.size is not None and path.stat().st_size != remote.size:
+        return f"size {path.stat().st_size} bytes, expected {remote.size}"
+    if remote.sha256 is not None:
+        digest = _files.sha256(path)
+        if digest != remote.sha256:
+            return f"sha256 {digest[:12]}…, expected {remote.sha256[:12]}…"
+    return None
+
+
+def is_cached(dataset: str, remote: RemoteFile) -> bool:
+    """True when the file is in the cache with the right size and checksum."""
+    return verify(real_dir(dataset) / remote.name, remote) is None
+
+
+def network_available(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether a TCP connection to the URL's host opens within ``timeout`` seconds."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return True
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def mirrors(dataset: str, remote: RemoteFile) -> list[str]:
+    """The URLs to try for a file, in order: ``COURSE_DATA_MIRROR`` first when set."""
+    urls = list(remote.urls)
+    mirror = os.environ.get("COURSE_DATA_MIRROR", "").strip()
+    if mirror:
+        leaf = remote.archive_member and urls[0].rsplit("/", 1)[-1] or remote.name
+        urls.insert(0, f"{mirror.rstrip('/')}/{dataset}/{leaf}")
+    return urls
+
+
+def _download(url: str, target: Path, known_hash: str | None, timeout: float, progress: bool) -> None:
+    import pooch
+
+    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
+    pooch.retrieve(url, known_hash=None if known_hash is None else f"sha256:{known_hash}",
+                   fname=target.name, path=target.parent, downloader=downloader, progressbar=progress)
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status code carried by a ``requests`` error (``None`` when there is none)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return int(status) if status is not None else None
+
+
+def _final(exc: BaseException) -> bool:
+    """A client error (4xx other than 408/429) will not change on a retry."""
+    status = http_status(exc)
+    return status is not None and 400 <= status < 500 and status not in (408, 429)
+
+
+def over_mirrors(what: str, urls: list[str], attempt: Callable[[str], T], *, retries: int = 2) -> T:
+    """``attempt(url)`` for each URL in turn until one succeeds; the reasons of every failure otherwise.
+
+    Parameters
+    ----------
+    what
+        What is fetched, for messages (``"HIGGS.csv.gz"``).
+    urls
+        Mirrors, in order (see :func:`mirrors`). Unreachable hosts are skipped
+        after a short probe, so an offline machine fails in seconds.
+    attempt
+        Does the work for one URL and returns its result; any exception counts
+        as a failure of that mirror.
+    retries
+        Tries per mirror; a 4xx status ends a mirror's tries at once.
+
+    Raises
+    ------
+    DataUnavailableError
+        ``COURSE_OFFLINE`` is set, or every mirror failed (each reason listed).
+    """
+    if config.offline_mode():
+        raise DataUnavailableError(f"{what} is not cached and COURSE_OFFLINE is set: no download tried")
+    reasons = []
+    for url in urls:
+        if not network_available(url):
+            reasons.append(f"{url}: host unreachable")
+            continue
+        for n in range(1, retries + 1):
+            try:
+                return attempt(url)
+            except Exception as exc:  # noqa: BLE001 - every failure is reported below
+                reasons.append(f"{url} (try {n}): {type(exc).__name__}: {exc}")
+                if _final(exc):
+                    break
+                if n < retries:
+                    time.sleep(min(2.0, 0.5 * n))
+    raise DataUnavailableError(f"could not obtain {what}:\n  " + "\n  ".join(reasons))
+
+
+def fetch(dataset: str, remote: RemoteFile, *, retries: int = 2, timeout: float = DOWNLOAD_TIMEOUT,
+          progress: bool = True) -> Path:
+    """The verified local path of a real file, downloading it when needed.
+
+    A cached file with the wrong size or checksum is removed and fetched again.
+    Each mirror is tried ``retries`` times. Concurrent callers wait on a lock,
+    and the file appears atomically.
+
+    Raises
+    ------
+    DataUnavailableError
+        Offline mode, no network, or every mirror failed (the reasons are listed).
+    """
+    dest = real_dir(dataset) / remote.name
+    with _files.locked(dest):
+        problem = verify(dest, remote)
+        if problem is None:
+            return dest
+        if problem != "missing":
+            print(f"[{dataset}] cached {remote.name} is corrupt ({problem}): removed, fetching it again")
+            dest.unlink()
+
+        def attempt(url: str) -> Path:
+            _fetch_one(url, dest, remote, timeout=timeout, progress=progress)
+            return dest
+
+        return over_mirrors(remote.name, mirrors(dataset, remote), attempt, retries=retries)
+
+
+def _fetch_one(url: str, dest: Path, remote: RemoteFile, *, timeout: float, progress: bool) -> None:
+    if remote.archive_member is None:
+        _download(url, dest, remote.sha256, timeout, progress)
+    else:
+        with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+            archive = Path(tmp) / "archive.zip"
+            _download(url, archive, None, timeout, progress)
+            extracted = _files.safe_extract_zip(archive, Path(tmp) / "x", members=[remote.archive_member])[0]
+            os.replace(extracted, dest)
+    problem = verify(dest, remote)
+    if problem is not None:
+        dest.unlink(missing_ok=True)
+        raise ValueError(f"downloaded file failed verification: {problem}")
+
+
+def download_resumable(url: str, part: Path, *, timeout: float = 60.0, progress: bool = True,
+                       expected_size: int | None = None, desc: str | None = None, chunk: int = 1 << 20) -> int:
+    """Download ``url`` into ``part``, continuing from its current size (HTTP range); return its size.
+
+    An interrupted download leaves ``part`` behind; the next call asks the server
+    for the rest. A server that ignores the range makes it start again.
+
+    Raises
+    ------
+    OSError
+        The transfer stopped before the announced length (call again to resume).
+    requests.HTTPError
+        The server answered with an error status.
+    """
+    import requests
+    from tqdm.auto import tqdm
+
+    part = Path(part)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    start = part.stat().st_size if part.is_file() else 0
+    if expected_size is not None and start > expected_size:
+        part.unlink()
+        start = 0
+    headers = {"Range": f"bytes={start}-"} if start else {}
+    with requests.get(url, headers=headers, stream=True, timeout=timeout) as resp:
+        if resp.status_code == 416:  # nothing left to send: the part is complete
+            return start
+        resp.raise_for_status()
+        if start and resp.status_code != 206:  # the server ignored the range: start again
+            start = 0
+        length = resp.headers.get("Content-Length")
+        total = start + int(length) if length is not None else expected_size
+        with open(part, "ab" if start else "wb") as f, tqdm(
+                total=total, initial=start, unit="B", unit_scale=True, desc=desc or url.rsplit("/", 1)[-1],
+                disable=not progress) as bar:
+            for block in resp.iter_content(chunk):
+                f.write(block)
+                bar.update(len(block))
+    size = part.stat().st_size
+    if total is not None and size != total:
+        raise OSError(f"download stopped at {size:,} of {total:,} bytes (call again to resume)")
+    return size
