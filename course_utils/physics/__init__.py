@@ -1,0 +1,15 @@
+"""Physics helpers in pure NumPy/awkward: they never import ``course_utils.datasets``.
+
+Modules
+-------
+jets
+    jet observables, preprocessing and images from constituents (notebooks 02, 06, 10).
+hillas
+    Cherenkov camera geometry, image cleaning and Hillas parameters (notebooks 03a, 03b).
+kinematics
+    four-vector arithmetic on ``vector`` (notebooks 01, 04).
+resonances
+    known dimuon resonances (PDG masses from ``particle``) and local excesses (notebook 01).
+
+Sub-modules are imported on first use: ``from course_utils.physics import jets``.
+"""
