@@ -1,12 +1,15 @@
 """`make course`: execute every notebook in order, write executed copies and HTML to build/,
 then print the results table (ours beside the published references).
 
-Usage: python scripts/run_course.py notebooks/00_*.ipynb ...   (non-zero exit if any notebook fails)
+Prints, per notebook, its wall time and the running total, so that a class sees
+where it stands. Usage: python scripts/run_course.py notebooks/00_*.ipynb ...
+(non-zero exit if any notebook fails).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -14,22 +17,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _nbrun import ROOT, execute  # noqa: E402
 
 
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
 def main(paths: list[str]) -> int:
     from course_utils import config, report
 
     notebooks = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     out_dir = config.build_dir()
+    print(f"{len(notebooks)} notebook(s), mode {config.mode_name()}, executed copies in {out_dir}", flush=True)
     failed = []
-    for nb in notebooks:
-        print(f"==> {nb.name} (mode: {config.mode_name()})", flush=True)
+    start = time.perf_counter()
+    for i, nb in enumerate(notebooks, 1):
+        print(f"==> [{i}/{len(notebooks)}] {nb.name}", flush=True)
+        t0 = time.perf_counter()
         try:
-            seconds = execute(nb, out_dir, html=True)
-            print(f"    done in {seconds:.0f} s -> {out_dir / nb.name}", flush=True)
+            execute(nb, out_dir, html=True)
+            status = "done"
         except Exception as exc:  # report every failure, then fail the command
             failed.append(nb.name)
+            status = "FAILED"
             print(f"    FAILED: {type(exc).__name__}: {str(exc)[-2000:]}", flush=True)
+        took, total = time.perf_counter() - t0, time.perf_counter() - start
+        print(f"    {status} in {_minutes(took)}  (total {_minutes(total)}) -> {out_dir / nb.name}", flush=True)
     print("\n" + report.results_table())
     print(f"\nresults table written to {report.write_markdown()}")
+    print(f"{len(notebooks)} notebook(s) in {_minutes(time.perf_counter() - start)}")
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
         return 1

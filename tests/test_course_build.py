@@ -1,0 +1,161 @@
+"""`make course`, `make bench` and the Makefile: figures in the executed copies, composed targets."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+MAKE = shutil.which("make")
+
+
+def _script(name: str):
+    """Import scripts/<name>.py as a module (scripts/ is not a package)."""
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location(f"course_script_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tiny_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()"),
+        nbformat.v4.new_code_cell("import plotly.graph_objects as go\n"
+                                  "go.Figure(go.Scatter(x=[0, 1], y=[1, 0], name='courbe-de-test'))"),
+        nbformat.v4.new_code_cell("from course_utils import report\nreport.record('zz_build_test', auc=0.5)"),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_kernel_env_drops_agg_and_adds_plotly_html(monkeypatch):
+    nbrun = _script("_nbrun")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("COURSE_FAST", "1")
+    env = nbrun.kernel_env()
+    assert "MPLBACKEND" not in env, "a kernel with Agg draws no figure into the notebook"
+    assert env["COURSE_FAST"] == "1", "the rest of the environment reaches the kernel"
+    assert "notebook" in env["PLOTLY_RENDERER"].split("+"), "nbconvert needs plotly's HTML output"
+
+
+@pytest.mark.slow
+def test_make_course_path_keeps_figures(tmp_path, monkeypatch, capsys):
+    """A notebook executed as `make course` does it holds PNG figures, and its HTML the plotly figure."""
+    nb = _tiny_notebook(tmp_path / "99_figures.ipynb")
+    build = tmp_path / "build"
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(build))
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as an old Makefile or a user's shell would set it
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    run_course = _script("run_course")
+
+    assert run_course.main([str(nb)]) == 0
+    out = capsys.readouterr().out
+
+    executed = nbformat.read(build / nb.name, as_version=4)
+    mimes = [set(o.get("data", {})) for c in executed.cells for o in c.get("outputs", [])]
+    assert sum("image/png" in m for m in mimes) == 1, mimes
+    assert any("application/vnd.plotly.v1+json" in m for m in mimes), mimes
+    html = (build / "99_figures.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html
+    assert "Plotly.newPlot" in html and '"name":"courbe-de-test"' in html, "plotly figure missing from the HTML"
+    # per-notebook time and running total, then the results table
+    assert "[1/1] 99_figures.ipynb" in out and "(total 0 min" in out
+    assert out.index("(total") < out.index("| zz_build_test | full | auc | 0.5")
+
+
+def _fake_venv(tmp_path: Path) -> Path:
+    """A copy of the Makefile whose .venv is a stand-in: its 'python' records the environment."""
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "requirements.txt").touch()
+    (tmp_path / "pyproject.toml").touch()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00_x.ipynb").touch()
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    fake = bin_dir / "python"
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = -c ]; then exec "{sys.executable}" "$@"; fi\n'
+                    'env > "$(dirname "$0")/../env.txt"\n')
+    fake.chmod(0o755)
+    (tmp_path / ".venv" / ".installed").touch()
+    return tmp_path
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_make_course_does_not_export_agg(tmp_path):
+    repo = _fake_venv(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    res = subprocess.run([MAKE, "course"], cwd=repo, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    seen = dict(line.split("=", 1) for line in (repo / ".venv" / "env.txt").read_text().splitlines() if "=" in line)
+    assert "MPLBACKEND" not in seen, "the Makefile exports MPLBACKEND to the notebooks' kernels"
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_make_refuses_another_python(tmp_path):
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "requirements.txt").touch()
+    (tmp_path / "pyproject.toml").touch()
+    fake = tmp_path / "python3.12"
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && echo "Python 3.12.1" && exit 0\nexit 1\n')
+    fake.chmod(0o755)
+    res = subprocess.run([MAKE, "setup", f"PYTHON={fake}"], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode != 0
+    assert "needs Python 3.11" in res.stdout and "Python 3.12.1" in res.stdout, res.stdout + res.stderr
+    assert not (tmp_path / ".venv").exists(), "no environment is created with the wrong Python"
+    if sys.version_info[:2] == (3, 11):
+        ok = subprocess.run([MAKE, "python-version", f"PYTHON={sys.executable}"], cwd=tmp_path,
+                            capture_output=True, text=True)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def _dry_run(repo: Path, target: str) -> list[str]:
+    """The commands `make <target>` would run, less the Python version check (one per goal)."""
+    res = subprocess.run([MAKE, "-n", target], cwd=repo, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines, in_check = [], False
+    for ln in (ln.strip() for ln in res.stdout.splitlines() if ln.strip()):
+        in_check = in_check or ln.startswith("if [ -x .venv/bin/python ]")
+        if not in_check:
+            lines.append(ln)
+        in_check = in_check and ln != "exit 1; }"
+    return lines
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_make_test_is_lint_unit_notebooks(tmp_path):
+    repo = _fake_venv(tmp_path)
+    test = _dry_run(repo, "test")
+    expected = _dry_run(repo, "lint") + _dry_run(repo, "unit") + _dry_run(repo, "notebooks")
+    assert test == expected, "make test runs exactly the recipes of lint, unit and notebooks"
+    assert any("ruff check" in ln for ln in test) and any("lint-imports" in ln for ln in test)
+    assert any(ln.startswith("COURSE_FAST=1") and "--nbval-lax" in ln for ln in test)
+    fast = _dry_run(repo, "unit-fast")
+    assert any('-m "not slow"' in ln or "-m 'not slow'" in ln for ln in fast)
+    assert any("scripts/bench.py --full" in ln for ln in _dry_run(repo, "bench-full"))
+    assert not any("--full" in ln for ln in _dry_run(repo, "bench"))
+
+
+def test_bench_budgets_per_mode():
+    bench = _script("bench")
+    slow_small = {"notebook": "a.ipynb", "ok": True, "wall_s": 400.0, "peak_mb": 900}
+    quick_big = {"notebook": "b.ipynb", "ok": True, "wall_s": 60.0, "peak_mb": 3000}
+    assert not bench.within_budget(slow_small, "fast") and bench.within_budget(slow_small, "full")
+    assert not bench.within_budget(quick_big, "fast") and bench.within_budget(quick_big, "full")
+    assert not bench.within_budget({**slow_small, "wall_s": 901.0}, "full")
+    table = bench.format_table([slow_small, quick_big], "fast").splitlines()
+    assert table[0] == "| notebook | ok | wall (s) | peak RSS (MB) | within 180 s / 2048 MB |"
+    assert table[2] == "| a.ipynb | yes | 400 | 900 | NO |"
+    assert table[-1] == "| total | 2/2 | 460 | 3000 | |"
+    assert "within 900 s |" in bench.format_table([slow_small], "full")
