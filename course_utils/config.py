@@ -22,6 +22,7 @@ import numpy as np
 
 __all__ = [
     "REPO_ROOT",
+    "in_checkout",
     "data_dir",
     "build_dir",
     "fast_mode",
@@ -33,7 +34,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Root of the course repository (the folder that holds ``course_utils``).
+#: The folder that holds the ``course_utils`` package: the repository root in a
+#: checkout, ``site-packages`` when the package is installed from a wheel (Colab).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -52,21 +54,55 @@ def _flag(name: str) -> bool:
     )
 
 
+def in_checkout(root: Path | None = None) -> bool:
+    """True when ``course_utils`` sits in a clone of the course repository.
+
+    That is when the folder holding the package (``root``, default
+    :data:`REPO_ROOT`) also holds the course's ``pyproject.toml``. An editable
+    install (``pip install -e .``) is a checkout; a wheel installed into
+    ``site-packages`` (Colab's first cell) is not.
+    """
+    root = REPO_ROOT if root is None else Path(root)
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return (root / "course_utils").is_dir() and 'name = "course_utils"' in text
+
+
+def _folder(variable: str, default: Path) -> Path:
+    """``$variable`` if set, else ``default``; created if missing."""
+    path = Path(os.environ.get(variable) or default).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _user_cache() -> Path:
+    import platformdirs  # a dependency of pooch; imported only outside a checkout
+
+    return Path(platformdirs.user_cache_dir("course_utils"))
+
+
 def data_dir() -> Path:
     """Folder holding the dataset caches (created if missing).
 
-    ``COURSE_DATA_DIR`` overrides the default ``<repo>/data``.
+    ``COURSE_DATA_DIR`` overrides the default: ``<repo>/data`` in a checkout,
+    else the per-user cache folder (``~/.cache/course_utils`` on Linux, from
+    ``platformdirs``), never the installed package's folder.
     """
-    path = Path(os.environ.get("COURSE_DATA_DIR") or REPO_ROOT / "data").expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    if os.environ.get("COURSE_DATA_DIR") or in_checkout():
+        return _folder("COURSE_DATA_DIR", REPO_ROOT / "data")
+    return _folder("COURSE_DATA_DIR", _user_cache())
 
 
 def build_dir() -> Path:
-    """Folder for generated outputs (``COURSE_BUILD_DIR``, default ``<repo>/build``)."""
-    path = Path(os.environ.get("COURSE_BUILD_DIR") or REPO_ROOT / "build").expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Folder for generated outputs: executed notebooks, results table (created if missing).
+
+    ``COURSE_BUILD_DIR`` overrides the default: ``<repo>/build`` in a checkout,
+    else ``build/`` in the current working directory (``/content/build`` on Colab).
+    """
+    default = REPO_ROOT / "build" if in_checkout() else Path.cwd() / "build"
+    return _folder("COURSE_BUILD_DIR", default)
 
 
 def fast_mode() -> bool:

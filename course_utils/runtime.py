@@ -38,17 +38,25 @@ def in_colab() -> bool:
     return "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
 
 
+#: Other distributions that provide the same import package (CPU-only builds).
+DISTRIBUTION_ALIASES = {"xgboost": ("xgboost-cpu",), "tensorflow": ("tensorflow-cpu",)}
+
+
 def library_versions(names: tuple[str, ...] = REPORTED_LIBRARIES) -> dict[str, str | None]:
     """Installed version of each distribution, ``None`` when it is not installed.
 
+    A CPU-only build counts as the library (``xgboost-cpu`` for ``xgboost``).
     Reads package metadata only: nothing is imported.
     """
     versions: dict[str, str | None] = {}
     for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
+        versions[name] = None
+        for dist in (name, *DISTRIBUTION_ALIASES.get(name, ())):
+            try:
+                versions[name] = importlib.metadata.version(dist)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
     return versions
 
 
@@ -129,11 +137,15 @@ def torch_device(prefer: str | None = None) -> Any:
     Parameters
     ----------
     prefer
-        ``"cpu"``, ``"cuda"`` or ``"mps"`` to force a device; ``None`` to choose.
-        Asking for a device that is not available raises ``ValueError``.
+        ``"cpu"``, ``"cuda"`` or ``"mps"`` to force a device; ``None`` to choose,
+        unless the environment variable ``COURSE_DEVICE`` names one (for example
+        ``COURSE_DEVICE=cpu`` to time a GPU machine's CPU). Asking for a device
+        that is not available raises ``ValueError``.
     """
     import torch
 
+    if prefer is None:
+        prefer = os.environ.get("COURSE_DEVICE", "").strip().lower() or None
     available = {"cpu": True, "cuda": torch.cuda.is_available(),
                  "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()}
     if prefer is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 
@@ -35,6 +36,43 @@ def test_modes(monkeypatch):
 def test_data_dir_override(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "d"))
     assert config.data_dir() == tmp_path / "d" and (tmp_path / "d").is_dir()
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "b"))
+    assert config.build_dir() == tmp_path / "b" and (tmp_path / "b").is_dir()
+
+
+def test_in_checkout_needs_the_course_pyproject(tmp_path):
+    assert config.in_checkout()  # the tests run from a clone
+    assert not config.in_checkout(tmp_path)
+    (tmp_path / "course_utils").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "some_other_project"\n')
+    assert not config.in_checkout(tmp_path), "another project's pyproject.toml beside site-packages"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "course_utils"\n')
+    assert config.in_checkout(tmp_path)
+
+
+def test_defaults_outside_a_checkout(tmp_path, monkeypatch):
+    """Installed from a wheel: caches in the per-user cache folder, results in ./build."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(config, "REPO_ROOT", site)
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.delenv("COURSE_BUILD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    if sys.platform.startswith("linux"):
+        assert config.data_dir() == tmp_path / "cache" / "course_utils"
+    assert not config.data_dir().is_relative_to(site)
+    assert config.build_dir() == tmp_path / "build"
+    assert sorted(p.name for p in site.iterdir()) == [], "nothing is written beside the package"
+
+
+def test_defaults_in_a_checkout(tmp_path, monkeypatch):
+    (tmp_path / "course_utils").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "course_utils"\n')
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.delenv("COURSE_BUILD_DIR", raising=False)
+    assert config.data_dir() == tmp_path / "data" and config.build_dir() == tmp_path / "build"
 
 
 def test_set_seed_reproducible():
@@ -47,27 +85,90 @@ def test_set_seed_reproducible():
             config.set_seed(bad)
 
 
-def test_describe_environment_cpu_only():
+def test_describe_environment_reads_this_machine():
     info = runtime.describe_environment()
-    assert info["cpu_count"] >= 1 and info["python"].count(".") == 2
+    assert info["python"] == "{}.{}.{}".format(*sys.version_info[:3])
+    assert info["cpu_count"] == os.cpu_count()
     assert info["libraries"]["numpy"] == np.__version__
     text = runtime.format_environment({**info, "mode": "fast", "data_dir": "/x"})
-    assert "mode: fast" in text and "CPU" in text
+    assert f"Python {info['python']}" in text and "mode: fast" in text and f"{os.cpu_count()} CPU" in text
 
 
-def test_torch_device_cpu():
+def test_describe_environment_lists_gpus_and_tpu(tmp_path, monkeypatch):
+    """GPU names come from nvidia-smi's CSV; a TPU runtime is seen from its variables."""
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'NVIDIA H200'\necho 'NVIDIA H200'\n")
+    smi.chmod(0o755)
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: str(smi) if name == "nvidia-smi" else None)
+    monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
+    info = runtime.describe_environment()
+    assert info["gpus"] == ["NVIDIA H200", "NVIDIA H200"] and info["tpu"] is True
+    text = runtime.format_environment(info)
+    assert "2 GPU (NVIDIA H200)" in text and "TPU" in text
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: None)
+    monkeypatch.delenv("COLAB_TPU_ADDR")
+    monkeypatch.setattr(runtime, "_safe_listdir", lambda path: [])
+    info = runtime.describe_environment()
+    assert info["gpus"] == [] and info["tpu"] is False and "GPU" not in runtime.format_environment(info)
+
+
+def test_library_versions_counts_cpu_builds(monkeypatch):
+    real = runtime.importlib.metadata.version
+
+    def version(name):
+        if name == "xgboost":
+            raise runtime.importlib.metadata.PackageNotFoundError(name)
+        return "3.2.0" if name == "xgboost-cpu" else real(name)
+
+    monkeypatch.setattr(runtime.importlib.metadata, "version", version)
+    got = runtime.library_versions(("xgboost", "numpy", "no-such-distribution"))
+    assert got == {"xgboost": "3.2.0", "numpy": np.__version__, "no-such-distribution": None}
+
+
+@pytest.fixture
+def fake_accelerators(monkeypatch):
+    """Pretend which torch devices exist: ``fake_accelerators(cuda=True, mps=False)``."""
     torch = pytest.importorskip("torch")
-    assert runtime.torch_device("cpu") == torch.device("cpu")
-    assert runtime.torch_device().type in ("cpu", "cuda", "mps")
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+
+    def set_(cuda: bool, mps: bool) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+    return set_
+
+
+def test_torch_device_prefers_cuda_then_mps_then_cpu(fake_accelerators):
+    fake_accelerators(cuda=True, mps=True)
+    assert runtime.torch_device().type == "cuda"
+    fake_accelerators(cuda=False, mps=True)
+    assert runtime.torch_device().type == "mps"
+    fake_accelerators(cuda=False, mps=False)
+    assert runtime.torch_device().type == "cpu"
+    with pytest.raises(ValueError, match="'cuda' was asked for but is not available"):
+        runtime.torch_device("cuda")
     with pytest.raises(ValueError, match="unknown device"):
         runtime.torch_device("tpu")
 
 
+def test_torch_device_honours_course_device(fake_accelerators, monkeypatch):
+    fake_accelerators(cuda=True, mps=False)
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert runtime.torch_device().type == "cpu", "COURSE_DEVICE=cpu times a GPU machine's CPU"
+    assert runtime.torch_device("cuda").type == "cuda", "an explicit argument wins"
+    monkeypatch.setenv("COURSE_DEVICE", "mps")
+    with pytest.raises(ValueError, match="'mps' was asked for"):
+        runtime.torch_device()
+
+
 def test_tf_strategy_cpu(capsys):
     pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
     strategy = runtime.tf_strategy()
-    assert strategy.num_replicas_in_sync >= 1
-    assert "strategy" in capsys.readouterr().out
+    gpus = tf.config.list_physical_devices("GPU")
+    assert strategy.num_replicas_in_sync == max(1, len(gpus))
+    assert ("the CPU" in capsys.readouterr().out) == (not gpus)
 
 
 def test_record_and_table(tmp_path, monkeypatch):
