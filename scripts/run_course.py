@@ -41,13 +41,11 @@ def main(paths: list[str]) -> int:
             print(f"    FAILED: {type(exc).__name__}: {str(exc)[-2000:]}", flush=True)
         took, total = time.perf_counter() - t0, time.perf_counter() - start
         print(f"    {status} in {_minutes(took)}  (total {_minutes(total)}) -> {out_dir / nb.name}", flush=True)
+    print(f"\n{len(notebooks)} notebook(s) in {_minutes(time.perf_counter() - start)}"
+          + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else ""))
     print("\n" + report.results_table())
-    print(f"\nresults table written to {report.write_markdown()}")
-    print(f"{len(notebooks)} notebook(s) in {_minutes(time.perf_counter() - start)}")
-    if failed:
-        print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}")
-        return 1
-    return 0
+    print(f"\n(results table written to {report.write_markdown()})")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -57,11 +57,18 @@ def test_make_course_path_keeps_figures(tmp_path, monkeypatch, capsys):
     build = tmp_path / "build"
     monkeypatch.setenv("COURSE_BUILD_DIR", str(build))
     monkeypatch.setenv("MPLBACKEND", "Agg")  # as an old Makefile or a user's shell would set it
+    monkeypatch.setenv("COURSE_FAST", "1")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    failing = tmp_path / "98_fails.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise RuntimeError('cassé')")],
+                                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                     "language": "python"}}), failing)
     run_course = _script("run_course")
 
-    assert run_course.main([str(nb)]) == 0
+    assert run_course.main([str(nb), str(failing)]) == 1, "a failing notebook fails make course"
     out = capsys.readouterr().out
+    assert "2 notebook(s) in" in out and "1 failed: 98_fails.ipynb" in out
+    assert "RuntimeError" in out and (build / failing.name).exists(), "the failing copy is kept to read"
 
     executed = nbformat.read(build / nb.name, as_version=4)
     mimes = [set(o.get("data", {})) for c in executed.cells for o in c.get("outputs", [])]
@@ -71,8 +78,11 @@ def test_make_course_path_keeps_figures(tmp_path, monkeypatch, capsys):
     assert "data:image/png;base64," in html
     assert "Plotly.newPlot" in html and '"name":"courbe-de-test"' in html, "plotly figure missing from the HTML"
     # per-notebook time and running total, then the results table
-    assert "[1/1] 99_figures.ipynb" in out and "(total 0 min" in out
-    assert out.index("(total") < out.index("| zz_build_test | full | auc | 0.5")
+    assert "[1/2] 99_figures.ipynb" in out and "[2/2] 98_fails.ipynb" in out
+    assert out.count("(total 0 min") == 2, "each notebook's time and the running total"
+    last = [ln for ln in out.splitlines() if ln.strip()][-2:]
+    assert last[0].startswith("| zz_build_test | fast | auc | 0.5") and last[1].startswith("(results table written"), \
+        "ends with the results table"
 
 
 def _fake_venv(tmp_path: Path) -> Path:
