@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 
 from course_utils.config import REPO_ROOT
 
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+#: Real data files beside the checkout (``../shared/data``), never copied into the project;
+#: ``COURSE_SHARED_DATA`` points elsewhere (a git worktree, for instance).
+SHARED_DATA = Path(os.environ.get("COURSE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture
@@ -27,11 +30,15 @@ def data_dir(tmp_path, monkeypatch):
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves files from ``server.root``, plus fault paths.
+    """Serves files from ``server.root`` with single byte ranges, plus fault paths.
 
+    * ``Range: bytes=a-b`` (one range) on a file: ``206 Partial Content`` with
+      ``Content-Range``; a start past the end: ``416``; several ranges: the whole file;
+    * ``/norange/<name>``: a server that ignores ``Range`` (always 200, the whole file);
     * ``/stall/<name>``: sends the headers and a few bytes, then stalls;
     * ``/truncated/<name>``: announces the full length, sends half and closes;
-    * ``/missing/<name>``: 404.
+    * ``/missing/<name>``: 404;
+    * after ``server.fail_after`` GET requests (when set), connections close without an answer.
     """
 
     def log_message(self, *args):  # keep test output clean
@@ -42,35 +49,83 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         self.server.hits.append(self.path)
+        self.server.ranges.append(self.headers.get("Range"))
+        if self.server.fail_after is not None and len(self.server.hits) > self.server.fail_after:
+            self.close_connection = True
+            return
         parts = self.path.lstrip("/").split("/", 1)
         if parts[0] == "missing":
             self.send_error(404, "not here")
             return
-        if parts[0] in ("stall", "truncated") and len(parts) == 2:
+        if parts[0] in ("stall", "truncated", "norange") and len(parts) == 2:
             body = (Path(self.server.root) / parts[1]).read_bytes()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if parts[0] == "truncated":
+            if parts[0] == "norange":
+                self.wfile.write(body)
+            elif parts[0] == "truncated":
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
                 self.close_connection = True
-                return
-            self.wfile.write(body[:10])
-            self.wfile.flush()
-            deadline = time.monotonic() + self.server.stall_seconds
-            while time.monotonic() < deadline and not self.server.stopping:
-                time.sleep(0.05)
+            else:
+                self.wfile.write(body[:10])
+                self.wfile.flush()
+                deadline = time.monotonic() + self.server.stall_seconds
+                while time.monotonic() < deadline and not self.server.stopping:
+                    time.sleep(0.05)
             return
-        super().do_GET()
+        path = Path(self.translate_path(self.path))
+        spec = self.headers.get("Range", "")
+        if not path.is_file() or not spec.startswith("bytes=") or "," in spec:
+            super().do_GET()
+            return
+        self._send_range(path.read_bytes(), spec[len("bytes="):])
+
+    def do_HEAD(self):  # noqa: N802 - what fsspec asks first, for the size
+        parts = self.path.lstrip("/").split("/", 1)
+        if parts[0] == "missing":
+            self.send_error(404, "not here")
+            return
+        if parts[0] in ("stall", "truncated", "norange") and len(parts) == 2:
+            target = Path(self.server.root) / parts[1]
+            if not target.is_file():
+                self.send_error(404, "not here")
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(target.stat().st_size))
+            self.end_headers()
+            return
+        super().do_HEAD()
+
+    def _send_range(self, body: bytes, spec: str) -> None:
+        first, _, last = spec.partition("-")
+        if first:
+            start, stop = int(first), min(int(last) + 1 if last else len(body), len(body))
+        else:  # a suffix range: the last N bytes
+            start, stop = max(len(body) - int(last), 0), len(body)
+        if start >= len(body):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{len(body)}")
+        self.send_header("Content-Length", str(stop - start))
+        self.end_headers()
+        self.wfile.write(body[start:stop])
 
 
 @pytest.fixture
 def http_server(tmp_path):
-    """A threaded HTTP server on 127.0.0.1 serving ``server.root`` (a tmp folder).
+    """A threaded HTTP server on 127.0.0.1 serving ``server.root`` (a tmp folder), byte ranges included.
 
-    Yields an object with ``root`` (Path), ``url`` (base URL) and ``hits``
-    (requested paths). Stalls last at most ``stall_seconds`` (default 20 s).
+    Yields an object with ``root`` (Path), ``url`` (base URL), ``hits`` (the
+    paths of GET requests), ``ranges`` (their ``Range`` headers, ``None`` when
+    absent), ``fail_after`` (``None``, or the number of GET requests answered
+    before the server closes connections) and ``stall_seconds`` (how long
+    ``/stall/`` lasts at most, default 20 s). Fault paths: see ``_Handler``.
     """
     root = tmp_path / "www"
     root.mkdir()
@@ -78,6 +133,8 @@ def http_server(tmp_path):
     server.daemon_threads = True
     server.root = root
     server.hits = []
+    server.ranges = []
+    server.fail_after = None
     server.stall_seconds = 20.0
     server.stopping = False
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -98,3 +155,14 @@ def shared_magic() -> Path:
     if not path.is_file():
         pytest.skip("../shared/data/magic04 is absent: real-data test skipped")
     return path
+
+
+@pytest.fixture(scope="session")
+def shared_nanoaod() -> dict[str, Path]:
+    """The two real CMS Open Data NanoAOD files in ../shared (skip when absent): ``ttree`` and ``rntuple``."""
+    folder = SHARED_DATA / "cms_nanoaod"
+    files = {"ttree": folder / "nanoAOD_2015_CMS_Open_Data_ttbar.root",
+             "rntuple": folder / "cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root"}
+    if not all(p.is_file() for p in files.values()):
+        pytest.skip("../shared/data/cms_nanoaod is absent: real NanoAOD tests skipped")
+    return files

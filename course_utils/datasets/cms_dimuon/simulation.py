@@ -55,7 +55,7 @@ Detector model
 
 Muons are sorted by decreasing pT, as in NanoAOD. Events are shuffled, so
 the first N entries are a fair sample. Everything is seeded: the same
-``(n_events, seed)`` gives the same file, whatever the number of workers.
+``(n, seed)`` gives the same file, whatever the number of workers.
 
 Speed (CPU time of one core, Pythia initialisation included, measured on the
 course's 2-core machine): about 6,000 Drell–Yan, 7,500 J/ψ and 8,000 Υ
@@ -74,15 +74,18 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.datasets import cms_dimuon
 from course_utils.datasets._cache import cached_simulation, n_workers, parallel_map
 from course_utils.datasets._registry import Dataset
+from course_utils.datasets.cms_dimuon.formats import MUON_MASS, read, write
+from course_utils.physics.resonances import pdg_mass, pdg_width
 
 __all__ = ["COMPONENTS", "SIM_VERSION", "simulate", "generate", "generate_component", "resolution", "timing"]
 
-SIM_VERSION = "1"
+DATASET = "cms_dimuon"
+#: Bump when the generator or the file format changes. 2: ``nMuon`` written as uproot writes counters (int32).
+SIM_VERSION = "2"
 FILE_NAME = "cms_dimuon_simulation.root"
-MU = cms_dimuon.MUON_MASS
+MU = MUON_MASS
 #: Events per parallel task: fixed, so the output does not depend on the number of workers.
 TASK_EVENTS = 12_000
 
@@ -174,7 +177,7 @@ def _pairs(pt: list, eta: list, phi: list, charge0: np.ndarray) -> dict[str, np.
 
 
 def _meson_source(pdgid: int) -> Any:
-    m0, width = cms_dimuon.pdg_mass(pdgid), _pdg_width(pdgid)
+    m0, width = pdg_mass(pdgid), pdg_width(pdgid)
     lo, hi = max(2 * MU + 1e-3, m0 - 5 * width), m0 + 5 * width
 
     def source(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -182,12 +185,6 @@ def _meson_source(pdgid: int) -> Any:
         a, b = np.arctan(2 * (lo - m0) / width), np.arctan(2 * (hi - m0) / width)
         return _two_body(rng, m0 + width / 2 * np.tan(rng.uniform(a, b, n)))
     return source
-
-
-def _pdg_width(pdgid: int) -> float:
-    from particle import Particle
-
-    return Particle.from_pdgid(pdgid).width / 1000.0
 
 
 def _continuum(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -325,9 +322,9 @@ def _task(args: tuple[str, int, int]) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------------------------- the sample
 
-def _plan(n_events: int, seed: int) -> list[tuple[str, int, int]]:
-    counts = [int(round(c.fraction * n_events)) for c in COMPONENTS]
-    counts[-1] = n_events - sum(counts[:-1])
+def _plan(n: int, seed: int) -> list[tuple[str, int, int]]:
+    counts = [int(round(c.fraction * n)) for c in COMPONENTS]
+    counts[-1] = n - sum(counts[:-1])
     tasks = []
     for i, (comp, count) in enumerate(zip(COMPONENTS, counts)):
         n_tasks = max(1, -(-count // TASK_EVENTS))
@@ -338,8 +335,14 @@ def _plan(n_events: int, seed: int) -> list[tuple[str, int, int]]:
     return tasks
 
 
-def generate(path: str | Path, n_events: int, seed: int = 42, *, workers: int | None = None) -> Path:
-    """Simulate ``n_events`` events and write them to ``path`` in the real file's format.
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < len(COMPONENTS):
+        raise ValueError(f"n must be an integer >= {len(COMPONENTS)} (one event per component), got {n!r}")
+    return int(n)
+
+
+def generate(path: str | Path, n: int, *, seed: int = 42, workers: int | None = None) -> Path:
+    """Simulate ``n`` events and write them to ``path`` in the real file's format.
 
     Pythia runs in parallel over the CPU cores (``COURSE_WORKERS`` overrides).
     Beside the ROOT file, ``<name>.timing.json`` records the wall time and, per
@@ -347,37 +350,51 @@ def generate(path: str | Path, n_events: int, seed: int = 42, *, workers: int | 
     """
     import awkward as ak
 
-    if n_events < len(COMPONENTS):
-        raise ValueError(f"n_events must be >= {len(COMPONENTS)} (one per component), got {n_events}")
-    plan = _plan(n_events, seed)
+    n = _check_n(n)
+    plan = _plan(n, seed)
     wall0 = time.perf_counter()
     results = parallel_map(_task, plan, desc="Pythia 8 + détecteur", workers=workers)
     used = n_workers(len(plan)) if workers is None else max(1, min(workers, len(plan)))
     timing: dict[str, Any] = {"wall_s": time.perf_counter() - wall0, "workers": used, "components": {}}
-    for (name, n, _), r in zip(plan, results):
+    for (name, size, _), r in zip(plan, results):
         entry = timing["components"].setdefault(name, {"events": 0, "cpu_s": 0.0})
-        entry["events"] += n
+        entry["events"] += size
         entry["cpu_s"] += float(r["cpu_s"])
     flat = {k: np.concatenate([r[k] for r in results]) for k in ("counts", "pt", "eta", "phi", "charge")}
     events = ak.unflatten(ak.zip({k: flat[k] for k in ("pt", "eta", "phi", "charge")}), flat["counts"])
     events = events[np.random.default_rng([seed, 1]).permutation(len(events))]
-    path = cms_dimuon.write_events(path, events)
+    path = write(events, path)
     _timing_path(path).write_text(json.dumps(timing, indent=1))
     return path
 
 
-def simulate(n_events: int, seed: int = 42, *, verbose: bool = True) -> Dataset:
-    """The simulated sample as a :class:`~course_utils.datasets.Dataset`, generated once and cached."""
-    if n_events < len(COMPONENTS):
-        raise ValueError(f"n_events must be >= {len(COMPONENTS)}, got {n_events}")
-    params = {"n_events": int(n_events), "seed": int(seed)}
-    folder = cached_simulation(cms_dimuon.INFO.name, params, lambda d: generate(d / FILE_NAME, n_events, seed),
+def simulate(n: int, *, seed: int = 42, verbose: bool = True) -> Dataset:
+    """The simulated sample of ``n`` events, generated once (cached), written and read back in the real format.
+
+    Parameters
+    ----------
+    n
+        Events (at least one per component of :data:`COMPONENTS`).
+    seed
+        Seed of the whole sample: the same ``(n, seed)`` gives the same file.
+    verbose
+        Show the reading progress bar.
+
+    Returns
+    -------
+    Dataset
+        ``.data``: the awkward Array of :func:`.formats.read`; ``.details``:
+        ``n_events``, ``seed``, the component fractions and the generation ``timing``.
+    """
+    n = _check_n(n)
+    params = {"n_events": n, "seed": int(seed)}
+    folder = cached_simulation(DATASET, params, lambda d: generate(d / FILE_NAME, n, seed=seed),
                                version=SIM_VERSION)
     path = folder / FILE_NAME
-    events = cms_dimuon.read(path, progress=verbose)
-    return Dataset(events, "simulated", cms_dimuon.INFO.name,
+    events = read(path, progress=verbose)
+    return Dataset(events, "simulated", DATASET,
                    "SIMULATION: Pythia 8 at 8 TeV (γ*/Z, J/ψ, ψ(2S), Υ) + η, ρ, ω, φ, continuum, "
-                   "detector model of course_utils.datasets.cms_dimuon_sim",
+                   "detector model of course_utils.datasets.cms_dimuon.simulation",
                    "CC0 (simulation of the course)", path,
                    {**params, "components": {c.name: c.fraction for c in COMPONENTS}, "timing": timing(path)})
 

@@ -1,134 +1,27 @@
-"""The HIGGS benchmark re-simulated: Pythia 8 events, a simple detector, FastJet jets, the paper's features.
+"""The HIGGS simulation's generator: Pythia 8 events, the detector model, FastJet jets, the selection.
 
-The process of Baldi, Sadowski and Whiteson (Nature Communications 5, 4308 (2014)),
-proton-proton collisions at √s = 8 TeV:
-
-* **signal**: gg → H⁰ (425 GeV) → W∓ H± (325 GeV) → W∓ W± h⁰ (125 GeV) → W∓ W± b b̄;
-* **background**: t t̄ → W⁺ b W⁻ b̄, the same final state without the new Higgs bosons.
-
-In Pythia the heavy neutral Higgs boson is ``H2`` (code 35), produced by
-gluon fusion (``Higgs:useBSM = on``, ``HiggsBSM:gg2H2 = on``). Its decay
-channels are all switched off (``35:onMode = off``) and the two wanted ones
-added with ``addChannel``: replacing the table with ``oneChannel`` would
-delete the H2 → g g channel, whose partial width Pythia uses for the
-production cross-section, which would then vanish. ``H+`` (37) decays to W h⁰
-and h⁰ (25) to b b̄.
-
-Only the lepton + jets final state is kept (one W to e ν or μ ν, the other to
-two quarks), so the W decays are forced: W⁺ → e⁺ν, μ⁺ν and W⁻ → q q̄'. The
-lepton's charge is not among the features, and both processes are symmetric
-under charge conjugation (to a fraction of a per cent for t t̄ from q q̄), so
-the other assignment (W⁻ → ℓ⁻ν̄, W⁺ → q q̄') would give the same feature
-distributions: generating one of the two halves costs half the time.
-
-The detector (:class:`Detector`, values in its docstring)
----------------------------------------------------------
-1. Visible particles: every final-state particle but neutrinos, within
-   |η| < 4.9 (the calorimeters); π⁰ and particles with cτ > 10 mm are left
-   undecayed, as a detector sees them.
-2. Leptons: electrons and muons with pT > 10 GeV, |η| < 2.5, isolated (the
-   other visible particles within ΔR < 0.4 carry less than 15 % of the
-   lepton's pT); energy smeared (electrons 10 %/√E ⊕ 0.7 %, muons
-   1 % ⊕ 0.01 % × pT). Isolated leptons are not given to the jet algorithm.
-3. Jets: anti-kT, R = 0.4 (FastJet) on the other visible particles; energy
-   smeared by 80 %/√E ⊕ 5 %; kept with pT > 20 GeV and |η| < 2.5.
-4. b-tagging: a jet is "b" when a b hadron with pT > 5 GeV lies within
-   ΔR < 0.4 of its axis ("c" for a c hadron, else "light"); it is tagged with
-   probability 70 % (b), 20 % (c) or 1 % (light).
-5. Missing transverse momentum: minus the vector sum of the visible
-   particles' pT, corrected for the smearing of the lepton and the jets.
-
-Selection, as in the paper: exactly one electron or muon with pT > 20 GeV and
-|η| < 2.5, at least four jets, and b-tags on at least two of the four leading
-jets (``Detector(min_btags=...)`` changes the last one). About 16 % of the
-signal events and 18 % of the t t̄ events pass.
-
-Features (:func:`high_level_features`)
---------------------------------------
-The 21 low-level features: lepton pT, η, φ; missing transverse energy and its
-φ; for the four leading jets (by pT) pT, η, φ and b-tag (0 or 1). The 7
-high-level ones are invariant masses computed **from those 21 numbers only**
-(objects taken as massless), as in the UCI description:
-
-* the neutrino's unmeasured pz comes from the W mass constraint
-  m(ℓν) = m_W (:func:`neutrino_pz`; the smaller |pz| of the two solutions,
-  the real part when there is none), so m_lv = m_W unless the constraint
-  cannot be met;
-* the two b candidates are the b-tagged jets (the leading ones when more
-  than two, completed with the leading untagged jets when fewer); the other
-  two of the four jets form the hadronic W: m_jj;
-* each b candidate goes with one W to make a top quark: of the two
-  pairings, the one with both masses closest to m_t (173 GeV) gives m_jjj
-  (jj + b) and m_jlv (ℓν + b);
-* m_bb: the two b candidates (the h⁰ → b b̄ in the signal); m_wbb: the
-  leptonic W with both b candidates (the H± in half the signal events);
-  m_wwbb: everything (the H⁰).
-
-Like the UCI file, the written features are **scaled**: pT, missing energy,
-masses and b-tags are divided by the constants of :data:`SCALES` (GeV), close
-to their mean over the simulated events of both classes, so they are of order
-1; η and φ are left as they are (φ in radians). The real file has no
-header and scientific-notation floats; so does ours.
-
-Speed (CPU time per generated event, this machine): about 2 ms with
-multi-parton interactions off and 7.7 ms with them on, Pythia's generation
-being most of it; so about 12 ms and 46 ms per selected event. Each task
-(:data:`CHUNK` events) runs in a worker process, one per core. The fast
-mode turns multi-parton interactions off (:func:`simulate` with
-``mpi=False``): the jets then miss the underlying event's soft particles,
-which changes their energies by a few GeV and the isolation of the leptons
-a little.
-
-Examples
---------
->>> from course_utils.datasets import higgs_sim
->>> ds = higgs_sim.simulate(2_000, seed=1, mpi=False)   # doctest: +SKIP
->>> ds.data.columns[:3].tolist()                         # doctest: +SKIP
-['label', 'lepton_pT', 'lepton_eta']
+Private module of :mod:`course_utils.datasets.higgs.simulation`, which
+documents the physics; the public names are re-exported there.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from course_utils import config
-from course_utils.datasets._cache import cached_simulation, parallel_map
-from course_utils.datasets._registry import Dataset
-from course_utils.datasets.higgs import FEATURES, LOW_LEVEL, read, write
+from course_utils.datasets._cache import parallel_map
+from course_utils.datasets.higgs.formats import LOW_LEVEL
 
-__all__ = [
-    "PROCESSES", "M_W", "M_TOP", "SCALES", "Detector", "pythia_settings", "generate",
-    "neutrino_pz", "high_level_features", "scale_features", "simulate",
-]
+__all__ = ["PROCESSES", "M_H0", "M_HPM", "M_H", "CHUNK", "MAX_EVENTS", "Detector", "pythia_settings", "generate"]
 
 #: The two processes and their labels in the file.
 PROCESSES = {"signal": 1, "background": 0}
-#: Masses used by the reconstruction [GeV] (Pythia's W and top masses).
-M_W = 80.385
-M_TOP = 173.0
 #: Masses of the signal's Higgs bosons [GeV], as in the paper.
 M_H0, M_HPM, M_H = 425.0, 325.0, 125.0
-
-#: Divisors of the written features, as in the UCI file (GeV for momenta and masses, the tagged fraction for
-#: the b-tags): about their mean over 3,000 selected events of both classes (MPI on, seed 1, version 1 of the
-#: generator), rounded. Fixed numbers, so that a sample's scaling does not depend on its size. η, φ: not scaled.
-SCALES: dict[str, float] = {
-    "lepton_pT": 60.0, "missing_energy_magnitude": 54.0,
-    "jet_1_pt": 115.0, "jet_2_pt": 78.0, "jet_3_pt": 54.0, "jet_4_pt": 37.0,
-    "jet_1_b-tag": 0.60, "jet_2_b-tag": 0.57, "jet_3_b-tag": 0.50, "jet_4_b-tag": 0.42,
-    "m_jj": 126.0, "m_jjj": 224.0, "m_lv": 85.0, "m_jlv": 184.0, "m_bb": 139.0, "m_wbb": 304.0, "m_wwbb": 530.0,
-}
-
-#: Bump when the generator or the features change: cached samples are generated again.
-VERSION = "1"
 #: Generated events per task (one task = one call in a worker process).
 CHUNK = 250
 #: Largest sample the simulation agrees to produce.
@@ -433,16 +326,16 @@ def _task(args: tuple[str, bool, int, int, int, dict[str, Any]]) -> tuple[np.nda
     return low, n, time.process_time() - t0
 
 
-def generate(n_events: int, process: str, *, seed: int = 42, mpi: bool = True, detector: Detector | None = None,
+def generate(n: int, process: str, *, seed: int = 42, mpi: bool = True, detector: Detector | None = None,
              workers: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Generate, reconstruct and select events of one process until ``n_events`` pass.
+    """Generate, reconstruct and select events of one process until ``n`` pass.
 
     Events come in tasks of :data:`CHUNK` generated events, each with its own
     seed; the result depends on ``seed`` only, not on the number of workers.
 
     Parameters
     ----------
-    n_events
+    n
         Selected events wanted.
     process : {"signal", "background"}
     seed, mpi, detector
@@ -452,12 +345,12 @@ def generate(n_events: int, process: str, *, seed: int = 42, mpi: bool = True, d
 
     Returns
     -------
-    low : numpy.ndarray, shape (n_events, 21)
+    low : numpy.ndarray, shape (n, 21)
         Unscaled low-level features (GeV, radians), columns :data:`~course_utils.datasets.higgs.LOW_LEVEL`.
     stats : dict
         ``generated``, ``selected``, ``acceptance``, ``cpu_s`` (summed over workers), ``ms_per_event``.
     """
-    return _generate({process: n_events}, seed=seed, mpi=mpi, detector=detector, workers=workers)[process]
+    return _generate({process: n}, seed=seed, mpi=mpi, detector=detector, workers=workers)[process]
 
 
 def _generate(wanted: dict[str, int], *, seed: int, mpi: bool, detector: Detector | None,
@@ -502,176 +395,3 @@ def _generate(wanted: dict[str, int], *, seed: int, mpi: bool, detector: Detecto
                                   "acceptance": len(low) / generated, "cpu_s": cpu[process],
                                   "ms_per_event": 1000 * cpu[process] / generated})
     return out
-
-
-# ----------------------------------------------------------------------------- features
-
-
-def _p4(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Massless four-vectors (E, px, py, pz), shape (..., 4)."""
-    return np.stack([pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)], axis=-1)
-
-
-def _mass(*vectors: np.ndarray) -> np.ndarray:
-    total = np.sum(vectors, axis=0)
-    m2 = total[..., 0] ** 2 - (total[..., 1:] ** 2).sum(axis=-1)
-    return np.sqrt(np.maximum(m2, 0.0))
-
-
-def neutrino_pz(lepton: np.ndarray, met_x: np.ndarray, met_y: np.ndarray, m_w: float = M_W) -> np.ndarray:
-    """The neutrino's pz from the W mass constraint m(ℓ ν) = m_W, lepton and neutrino massless.
-
-    With μ = m_W²/2 + pT(ℓ)·pT(ν), the constraint gives
-    pz = [μ pz(ℓ) ± E(ℓ) √(μ² − pT(ℓ)² pT(ν)²)] / pT(ℓ)². The solution of
-    smaller |pz| is returned; when the square root is imaginary (the missing
-    energy is mismeasured), its real part.
-
-    Parameters
-    ----------
-    lepton : numpy.ndarray, shape (n, 4)
-        Lepton four-vectors (E, px, py, pz) [GeV].
-    met_x, met_y : numpy.ndarray, shape (n,)
-        Missing transverse momentum, taken as the neutrino's pT [GeV].
-
-    Returns
-    -------
-    numpy.ndarray, shape (n,)
-        pz of the neutrino [GeV].
-    """
-    e, px, py, pz = (lepton[..., k] for k in range(4))
-    pt2 = px**2 + py**2
-    if np.any(pt2 <= 0):
-        raise ValueError("the lepton must have a non-zero transverse momentum")
-    mu = 0.5 * m_w**2 + px * met_x + py * met_y
-    disc = mu**2 - pt2 * (met_x**2 + met_y**2)
-    root = e * np.sqrt(np.maximum(disc, 0.0))
-    a = (mu * pz + root) / pt2
-    b = (mu * pz - root) / pt2
-    return np.where(np.abs(a) < np.abs(b), a, b)
-
-
-def high_level_features(low: np.ndarray) -> np.ndarray:
-    """The 7 high-level features (invariant masses, GeV) from the 21 low-level ones (module docstring).
-
-    Parameters
-    ----------
-    low : numpy.ndarray, shape (n, 21)
-        Unscaled low-level features in the order of
-        :data:`~course_utils.datasets.higgs.LOW_LEVEL` (GeV, radians); a
-        b-tag is any number, larger meaning more b-like.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, 7)
-        m_jj, m_jjj, m_lv, m_jlv, m_bb, m_wbb, m_wwbb [GeV].
-    """
-    low = np.asarray(low, dtype=float)
-    if low.ndim != 2 or low.shape[1] != len(LOW_LEVEL):
-        raise ValueError(f"low must have shape (n, {len(LOW_LEVEL)}), got {low.shape}")
-    if not np.all(np.isfinite(low)):
-        raise ValueError("low holds NaN or infinite values")
-    lep = _p4(low[:, 0], low[:, 1], low[:, 2])
-    met_x, met_y = low[:, 3] * np.cos(low[:, 4]), low[:, 3] * np.sin(low[:, 4])
-    nu_pz = neutrino_pz(lep, met_x, met_y)
-    nu = np.stack([np.sqrt(met_x**2 + met_y**2 + nu_pz**2), met_x, met_y, nu_pz], axis=-1)
-    jets = np.stack([_p4(low[:, 5 + 4 * k], low[:, 6 + 4 * k], low[:, 7 + 4 * k]) for k in range(4)], axis=1)
-    btag = low[:, [8, 12, 16, 20]]
-    order = np.argsort(-btag, axis=1, kind="stable")  # tagged first, then by pT (the jets are pT-ordered)
-    rows = np.arange(len(low))[:, None]
-    b1, b2, j1, j2 = (jets[rows[:, 0], order[:, k]] for k in range(4))
-    w_had = j1 + j2
-    w_lep = lep + nu
-    m_jjj_a, m_jlv_a = _mass(w_had, b1), _mass(w_lep, b2)
-    m_jjj_b, m_jlv_b = _mass(w_had, b2), _mass(w_lep, b1)
-    pick_a = (m_jjj_a - M_TOP) ** 2 + (m_jlv_a - M_TOP) ** 2 <= (m_jjj_b - M_TOP) ** 2 + (m_jlv_b - M_TOP) ** 2
-    return np.stack([
-        _mass(j1, j2),
-        np.where(pick_a, m_jjj_a, m_jjj_b),
-        _mass(lep, nu),
-        np.where(pick_a, m_jlv_a, m_jlv_b),
-        _mass(b1, b2),
-        _mass(w_lep, b1, b2),
-        _mass(w_lep, w_had, b1, b2),
-    ], axis=1)
-
-
-
-
-def scale_features(features: np.ndarray) -> np.ndarray:
-    """Divide the 28 unscaled features (file order) by :data:`SCALES`, as the UCI file does; η, φ unchanged.
-
-    Parameters
-    ----------
-    features : numpy.ndarray, shape (n, 28)
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, 28)
-    """
-    features = np.asarray(features, dtype=float)
-    if features.ndim != 2 or features.shape[1] != len(FEATURES):
-        raise ValueError(f"features must have shape (n, {len(FEATURES)}), got {features.shape}")
-    divisor = np.array([SCALES.get(name, 1.0) for name in FEATURES])
-    return features / divisor
-
-
-# ----------------------------------------------------------------------------- the dataset
-
-
-def simulate(n_events: int | None = None, *, seed: int = 42, mpi: bool | None = None,
-             detector: Detector | None = None) -> Dataset:
-    """A simulated HIGGS file (half signal, half background), generated once and cached.
-
-    Parameters
-    ----------
-    n_events
-        Selected events (default ``default_n_events("simulated")`` of
-        :mod:`~course_utils.datasets.higgs`: 5,000 in fast mode, 40,000 otherwise).
-    seed
-        Seed of the whole sample.
-    mpi
-        Multi-parton interactions; ``None``: off in fast mode, on otherwise.
-    detector
-        Detector model and selection (default :class:`Detector`).
-
-    Returns
-    -------
-    Dataset
-        ``.data``: the DataFrame of :func:`~course_utils.datasets.higgs.read`
-        (rows shuffled); ``.details``: sizes, acceptance and time per event.
-    """
-    from course_utils.datasets.higgs import INFO, default_n_events
-
-    n = default_n_events("simulated") if n_events is None else n_events
-    if isinstance(n, bool) or int(n) != n or not 2 <= n <= MAX_EVENTS:
-        raise ValueError(f"n_events must be an integer in [2, {MAX_EVENTS:,}], got {n_events!r}")
-    n = int(n)
-    mpi = (not config.fast_mode()) if mpi is None else bool(mpi)
-    det = detector or Detector()
-    params = {"n_events": n, "seed": seed, "mpi": mpi, "detector": asdict(det), "scales": SCALES}
-
-    def make(folder: Path) -> None:
-        t0 = time.perf_counter()
-        wanted = {"signal": n // 2, "background": n - n // 2}
-        result = _generate(wanted, seed=seed, mpi=mpi, detector=det, workers=None)
-        low = np.concatenate([result[p][0] for p in wanted])
-        labels = np.concatenate([np.full(wanted[p], PROCESSES[p]) for p in wanted])
-        features = scale_features(np.hstack([low, high_level_features(low)]))
-        perm = np.random.default_rng(seed).permutation(n)
-        df = pd.DataFrame(features[perm], columns=FEATURES)
-        df.insert(0, "label", labels[perm])
-        write(df, folder / "HIGGS.csv.gz")
-        stats = {p: result[p][1] for p in wanted}
-        stats["wall_s"] = time.perf_counter() - t0
-        (folder / "stats.json").write_text(json.dumps(stats, indent=2))
-
-    folder = cached_simulation("higgs", params, make, version=VERSION)
-    path = folder / "HIGGS.csv.gz"
-    df = read(path)
-    stats = json.loads((folder / "stats.json").read_text())
-    details = {"n_events": len(df), "seed": seed, "mpi": mpi, "sqrt_s_GeV": 8000.0,
-               "masses_GeV": {"H0": M_H0, "H+-": M_HPM, "h0": M_H}, **stats}
-    provenance = (f"course simulation: Pythia 8 + FastJet, √s = 8 TeV, gg → H⁰ → W H± → W W b b̄ vs t t̄, "
-                  f"MPI {'on' if mpi else 'off'}, seed {seed}")
-    return Dataset(df, "simulated", INFO.name, provenance, "MIT (code du cours)", path, details)
-
