@@ -18,8 +18,7 @@ from PIL import Image
 from course_utils import datasets
 from course_utils.datasets import brain_mri
 from course_utils.datasets._registry import DataUnavailableError
-from course_utils.datasets.brain_mri import formats
-from course_utils.datasets.brain_mri import simulation as brain_mri_sim
+from course_utils.datasets.brain_mri import formats, simulation
 
 CLASSES = brain_mri.CLASSES
 
@@ -57,11 +56,11 @@ def kaggle_split(tmp_path) -> Path:
 
 
 def test_class_counts_follow_proportions_and_sum_to_n():
-    counts = brain_mri_sim.class_counts(10, {"glioma": 1, "notumor": 1})
+    counts = simulation.class_counts(10, {"glioma": 1, "notumor": 1})
     assert counts == {"glioma": 5, "meningioma": 0, "notumor": 5, "pituitary": 0}
-    counts = brain_mri_sim.class_counts(5712)  # the real training set's shares give back its counts
+    counts = simulation.class_counts(5712)  # the real training set's shares give back its counts
     assert counts == brain_mri.EXPECTED_COUNTS["Training"]
-    counts = brain_mri_sim.class_counts(7, [0.7, 0.1, 0.1, 0.1])
+    counts = simulation.class_counts(7, [0.7, 0.1, 0.1, 0.1])
     assert sum(counts.values()) == 7 and counts["glioma"] == 5
 
 
@@ -75,13 +74,13 @@ def test_class_counts_follow_proportions_and_sum_to_n():
 ])
 def test_class_counts_refuses_impossible_settings(n, proportions, match):
     with pytest.raises(ValueError, match=match):
-        brain_mri_sim.class_counts(n, proportions)
+        simulation.class_counts(n, proportions)
 
 
 def test_render_slice_is_deterministic_uint8_with_black_margins():
-    a = brain_mri_sim.render_slice("glioma", 96, np.random.default_rng(3))
-    b = brain_mri_sim.render_slice("glioma", 96, np.random.default_rng(3))
-    c = brain_mri_sim.render_slice("glioma", 96, np.random.default_rng(4))
+    a = simulation.render_slice("glioma", 96, np.random.default_rng(3))
+    b = simulation.render_slice("glioma", 96, np.random.default_rng(3))
+    c = simulation.render_slice("glioma", 96, np.random.default_rng(4))
     assert a.shape == (96, 96) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
@@ -92,7 +91,7 @@ def test_render_slice_is_deterministic_uint8_with_black_margins():
 @pytest.mark.parametrize("label, size, match", [("astrocytoma", 64, "unknown class"), ("glioma", 16, "at least 32")])
 def test_render_slice_refuses_bad_arguments(label, size, match):
     with pytest.raises(ValueError, match=match):
-        brain_mri_sim.render_slice(label, size, np.random.default_rng(0))
+        simulation.render_slice(label, size, np.random.default_rng(0))
 
 
 def test_lesions_are_learnable_by_a_linear_model():
@@ -103,7 +102,7 @@ def test_lesions_are_learnable_by_a_linear_model():
     X, y = [], []
     for k, label in enumerate(CLASSES):
         for i in range(60):
-            img = brain_mri_sim.render_slice(label, 64, np.random.default_rng([7, k, i]))
+            img = simulation.render_slice(label, 64, np.random.default_rng([7, k, i]))
             X.append(img.reshape(16, 4, 16, 4).mean(axis=(1, 3)).ravel() / 255.0)
             y.append(k)
     scores = cross_val_score(RidgeClassifier(alpha=1.0), np.array(X), np.array(y), cv=3)
@@ -112,8 +111,8 @@ def test_lesions_are_learnable_by_a_linear_model():
 
 def test_generate_writes_the_kaggle_tree_deterministically(tmp_path):
     kwargs = dict(n_train=12, n_test=6, train_proportions=[3, 1, 1, 1], size_range=(64, 96), seed=5, progress=False)
-    counts = brain_mri_sim.render_files(tmp_path / "a", **kwargs)
-    brain_mri_sim.render_files(tmp_path / "b", **kwargs)
+    counts = simulation.render_files(tmp_path / "a", **kwargs)
+    simulation.render_files(tmp_path / "b", **kwargs)
     assert counts["Training"] == {"glioma": 6, "meningioma": 2, "notumor": 2, "pituitary": 2}
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jpg"))
     assert len(files_a) == 18
@@ -129,7 +128,7 @@ def test_generate_writes_the_kaggle_tree_deterministically(tmp_path):
 @pytest.mark.parametrize("size_range, quality", [((16, 64), 90), ((96, 64), 90), ((64, 96), 0)])
 def test_generate_refuses_bad_settings(tmp_path, size_range, quality):
     with pytest.raises(ValueError):
-        brain_mri_sim.render_files(tmp_path, n_train=4, n_test=4, size_range=size_range, quality=quality)
+        simulation.render_files(tmp_path, n_train=4, n_test=4, size_range=size_range, quality=quality)
 
 
 # --- formats: read_split, read, write -------------------------------------------
@@ -398,19 +397,19 @@ def test_two_processes_share_one_simulation(data_dir):
 
 
 def test_split_sizes():
-    assert brain_mri_sim.split_sizes(3200) == (2400, 800)
-    assert brain_mri_sim.split_sizes(10, 0.3) == (7, 3)
-    assert brain_mri_sim.split_sizes(2, 0.01) == (1, 1)  # one image per split at least
+    assert simulation.split_sizes(3200) == (2400, 800)
+    assert simulation.split_sizes(10, 0.3) == (7, 3)
+    assert simulation.split_sizes(2, 0.01) == (1, 1)  # one image per split at least
     for bad_n, bad_fraction in ((1, 0.25), (0, 0.25), (10.0, 0.25), (10, 0.0), (10, 1.0)):
         with pytest.raises(ValueError):
-            brain_mri_sim.split_sizes(bad_n, bad_fraction)
+            simulation.split_sizes(bad_n, bad_fraction)
 
 
 def test_defaults_are_the_sizes_the_notebook_had(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "0")
-    assert brain_mri_sim.split_sizes(None) == (2400, 800)
+    assert simulation.split_sizes(None) == (2400, 800)
     monkeypatch.setenv("COURSE_FAST", "1")
-    assert brain_mri_sim.split_sizes(None) == (640, 240)
+    assert simulation.split_sizes(None) == (640, 240)
 
 
 def test_registry_entry_and_light_import():
