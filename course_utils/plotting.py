@@ -1,7 +1,10 @@
 """Figures used across the course. Every helper returns its figure; none calls ``plt.show()``.
 
 Physics plots use mplhep's styles (:func:`hep_style`); comparisons that a
-reader wants to explore use plotly (:func:`metrics_bar_chart`).
+reader wants to explore use plotly (:func:`metrics_bar_chart`). Confusion
+matrices and ROC curves are drawn by scikit-learn's ``ConfusionMatrixDisplay``
+and ``RocCurveDisplay``, with French labels; the HEP rejection curve
+(:func:`rejection_curves`) has no scikit-learn display and is drawn here.
 """
 
 from __future__ import annotations
@@ -60,36 +63,47 @@ def confusion_matrix(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
                      ax: Any = None, title: str | None = None) -> Any:
     """Confusion matrix as an annotated heat map (rows: true class, columns: predicted).
 
-    ``normalize=True`` divides each row by its total, so the diagonal holds the
-    per-class recall.
+    Drawn by scikit-learn's :class:`~sklearn.metrics.ConfusionMatrixDisplay`,
+    with French labels and a labelled colour bar. ``normalize=True`` divides
+    each row by its total, so the diagonal holds the per-class recall.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, shape (n,)
+        True and predicted classes.
+    labels
+        The classes, in display order (default: every class present, sorted).
+    class_names
+        A name per class of ``labels``.
+    normalize
+        Show fractions of each true class instead of counts.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    from sklearn.metrics import confusion_matrix as sk_cm
+    from sklearn.metrics import ConfusionMatrixDisplay
 
     yt = _checks.labels(y_true, "y_true")
     yp = _checks.labels(y_pred, "y_pred")
     _checks.same_length(y_true=yt, y_pred=yp)
     if labels is None:
         labels = np.unique(np.concatenate([yt, yp]))
-    cm = sk_cm(yt, yp, labels=labels).astype(float)
-    if normalize:
-        rows = cm.sum(axis=1, keepdims=True)
-        cm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    labels = list(labels)
     names = list(class_names) if class_names is not None else [str(v) for v in labels]
     if len(names) != len(labels):
         raise ValueError(f"class_names has {len(names)} names for {len(labels)} classes")
     fig, ax = _new_axes(ax, (1.2 * len(names) + 2.5, 1.1 * len(names) + 2))
-    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    display = ConfusionMatrixDisplay.from_predictions(
+        yt, yp, labels=labels, normalize="true" if normalize else None, display_labels=names, ax=ax,
+        cmap="Blues", colorbar=False, values_format=".2f" if normalize else "d", xticks_rotation=30,
+        im_kw={"vmin": 0, "vmax": 1} if normalize else {"vmin": 0})
     ax.grid(False)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class" if normalize else "events")
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    ax.set_yticks(range(len(names)), names)
+    fig.colorbar(display.im_, ax=ax, fraction=0.046, pad=0.04,
+                 label="fraction de la vraie classe" if normalize else "événements")
+    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
     ax.set_xlabel("classe prédite")
     ax.set_ylabel("classe vraie")
-    thresh = cm.max() / 2 if cm.size else 0
-    for i in range(cm.shape[0]):
-        for j in range(cm.shape[1]):
-            text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > thresh else "black")
     if title:
         ax.set_title(title)
     return fig
@@ -110,17 +124,30 @@ def _curves(scores: Mapping[str, Any], y_true: Any) -> dict[str, tuple[np.ndarra
 def roc_curves(y_true: Any, scores: Mapping[str, Any], *, ax: Any = None, title: str | None = None) -> Any:
     """ROC curves of several models on one axis, AUC in the legend.
 
+    Each curve is drawn by scikit-learn's :class:`~sklearn.metrics.RocCurveDisplay`
+    (with the course's checks on the inputs and French labels).
+
     Parameters
     ----------
     y_true : array-like, shape (n,)
         0/1 labels (1 = signal / positive class).
     scores : dict
         Model name -> scores, each of shape (n,).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
+    from sklearn.metrics import RocCurveDisplay
+
     fig, ax = _new_axes(ax, (6, 5))
-    for name, (fpr, tpr, area) in _curves(scores, y_true).items():
-        ax.plot(fpr, tpr, label=f"{name} (AUC = {area:.3f})")
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="hasard")
+    curves = _curves(scores, y_true)
+    for i, (name, (fpr, tpr, area)) in enumerate(curves.items()):
+        last = i == len(curves) - 1
+        RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=area, name=name).plot(
+            ax=ax, curve_kwargs={"label": f"{name} (AUC = {area:.3f})"}, plot_chance_level=last,
+            chance_level_kw={"label": "hasard", "linestyle": "--", "color": "grey", "lw": 1})
+    ax.set_aspect("auto")
     ax.set_xlabel("taux de faux positifs (efficacité du bruit de fond)")
     ax.set_ylabel("taux de vrais positifs (efficacité du signal)")
     ax.set_xlim(0, 1)

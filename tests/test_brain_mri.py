@@ -1,4 +1,4 @@
-"""The brain MRI loader (Kaggle layout) and its procedural simulation."""
+"""The brain MRI data layer: the Kaggle folder layout, the loader and the procedural simulation."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 
 from course_utils import datasets
-from course_utils.datasets import brain_mri, brain_mri_sim
+from course_utils.datasets import brain_mri
 from course_utils.datasets._registry import DataUnavailableError
+from course_utils.datasets.brain_mri import formats, simulation
 
 CLASSES = brain_mri.CLASSES
 
@@ -55,11 +56,11 @@ def kaggle_split(tmp_path) -> Path:
 
 
 def test_class_counts_follow_proportions_and_sum_to_n():
-    counts = brain_mri_sim.class_counts(10, {"glioma": 1, "notumor": 1})
+    counts = simulation.class_counts(10, {"glioma": 1, "notumor": 1})
     assert counts == {"glioma": 5, "meningioma": 0, "notumor": 5, "pituitary": 0}
-    counts = brain_mri_sim.class_counts(5712)  # the real training set's shares give back its counts
+    counts = simulation.class_counts(5712)  # the real training set's shares give back its counts
     assert counts == brain_mri.EXPECTED_COUNTS["Training"]
-    counts = brain_mri_sim.class_counts(7, [0.7, 0.1, 0.1, 0.1])
+    counts = simulation.class_counts(7, [0.7, 0.1, 0.1, 0.1])
     assert sum(counts.values()) == 7 and counts["glioma"] == 5
 
 
@@ -73,13 +74,13 @@ def test_class_counts_follow_proportions_and_sum_to_n():
 ])
 def test_class_counts_refuses_impossible_settings(n, proportions, match):
     with pytest.raises(ValueError, match=match):
-        brain_mri_sim.class_counts(n, proportions)
+        simulation.class_counts(n, proportions)
 
 
 def test_render_slice_is_deterministic_uint8_with_black_margins():
-    a = brain_mri_sim.render_slice("glioma", 96, np.random.default_rng(3))
-    b = brain_mri_sim.render_slice("glioma", 96, np.random.default_rng(3))
-    c = brain_mri_sim.render_slice("glioma", 96, np.random.default_rng(4))
+    a = simulation.render_slice("glioma", 96, np.random.default_rng(3))
+    b = simulation.render_slice("glioma", 96, np.random.default_rng(3))
+    c = simulation.render_slice("glioma", 96, np.random.default_rng(4))
     assert a.shape == (96, 96) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
@@ -90,7 +91,7 @@ def test_render_slice_is_deterministic_uint8_with_black_margins():
 @pytest.mark.parametrize("label, size, match", [("astrocytoma", 64, "unknown class"), ("glioma", 16, "at least 32")])
 def test_render_slice_refuses_bad_arguments(label, size, match):
     with pytest.raises(ValueError, match=match):
-        brain_mri_sim.render_slice(label, size, np.random.default_rng(0))
+        simulation.render_slice(label, size, np.random.default_rng(0))
 
 
 def test_lesions_are_learnable_by_a_linear_model():
@@ -101,7 +102,7 @@ def test_lesions_are_learnable_by_a_linear_model():
     X, y = [], []
     for k, label in enumerate(CLASSES):
         for i in range(60):
-            img = brain_mri_sim.render_slice(label, 64, np.random.default_rng([7, k, i]))
+            img = simulation.render_slice(label, 64, np.random.default_rng([7, k, i]))
             X.append(img.reshape(16, 4, 16, 4).mean(axis=(1, 3)).ravel() / 255.0)
             y.append(k)
     scores = cross_val_score(RidgeClassifier(alpha=1.0), np.array(X), np.array(y), cv=3)
@@ -110,8 +111,8 @@ def test_lesions_are_learnable_by_a_linear_model():
 
 def test_generate_writes_the_kaggle_tree_deterministically(tmp_path):
     kwargs = dict(n_train=12, n_test=6, train_proportions=[3, 1, 1, 1], size_range=(64, 96), seed=5, progress=False)
-    counts = brain_mri_sim.generate(tmp_path / "a", **kwargs)
-    brain_mri_sim.generate(tmp_path / "b", **kwargs)
+    counts = simulation.render_files(tmp_path / "a", **kwargs)
+    simulation.render_files(tmp_path / "b", **kwargs)
     assert counts["Training"] == {"glioma": 6, "meningioma": 2, "notumor": 2, "pituitary": 2}
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jpg"))
     assert len(files_a) == 18
@@ -127,14 +128,14 @@ def test_generate_writes_the_kaggle_tree_deterministically(tmp_path):
 @pytest.mark.parametrize("size_range, quality", [((16, 64), 90), ((96, 64), 90), ((64, 96), 0)])
 def test_generate_refuses_bad_settings(tmp_path, size_range, quality):
     with pytest.raises(ValueError):
-        brain_mri_sim.generate(tmp_path, n_train=4, n_test=4, size_range=size_range, quality=quality)
+        simulation.render_files(tmp_path, n_train=4, n_test=4, size_range=size_range, quality=quality)
 
 
-# --- read ----------------------------------------------------------------------
+# --- formats: read_split, read, write -------------------------------------------
 
 
 def test_read_mixed_sizes_and_modes(kaggle_split):
-    X, y, names = brain_mri.read(kaggle_split, image_size=32, progress=False)
+    X, y, names = brain_mri.read_split(kaggle_split, image_size=32, progress=False)
     assert names == CLASSES
     assert X.shape == (12, 32, 32, 1) and X.dtype == np.float32
     assert 0.0 <= X.min() and X.max() <= 1.0
@@ -147,7 +148,7 @@ def test_read_matches_an_independent_pil_pipeline(tmp_path):
     pixels = (40 + 2 * xx + yy).astype(np.uint8)
     for name in CLASSES:
         _jpeg(tmp_path / "split" / name / "a.jpg", pixels)
-    X, _, _ = brain_mri.read(tmp_path / "split", image_size=30, progress=False)
+    X, _, _ = brain_mri.read_split(tmp_path / "split", image_size=30, progress=False)
     with Image.open(tmp_path / "split" / "glioma" / "a.jpg") as im:
         expected = np.asarray(im.convert("L").resize((30, 30), Image.Resampling.BILINEAR), dtype=np.float32) / 255
     np.testing.assert_allclose(X[0, ..., 0], expected, atol=1e-6)
@@ -159,11 +160,11 @@ def test_read_crops_black_margins_and_keeps_the_aspect_ratio(tmp_path):
         wide = np.zeros((100, 240), dtype=np.uint8)
         wide[30:70, 20:220] = 200  # a 40 x 200 bar: padded to a square, not stretched
         _jpeg(tmp_path / "split" / name / "b.jpg", wide)
-    X, _, _ = brain_mri.read(tmp_path / "split", image_size=20, progress=False)
+    X, _, _ = brain_mri.read_split(tmp_path / "split", image_size=20, progress=False)
     square, bar = X[0, ..., 0], X[1, ..., 0]
     assert square.min() > 0.6  # the margins are gone: the square fills the image
     assert bar[10, :].min() > 0.6 and bar[0, :].max() < 0.1 and bar[-1, :].max() < 0.1
-    X_nocrop, _, _ = brain_mri.read(tmp_path / "split", image_size=20, crop=False, progress=False)
+    X_nocrop, _, _ = brain_mri.read_split(tmp_path / "split", image_size=20, crop=False, progress=False)
     assert X_nocrop[0, 0, 0, 0] < 0.1
 
 
@@ -173,7 +174,7 @@ def test_read_skips_unreadable_files_with_a_warning_naming_them(kaggle_split):
     (kaggle_split / "meningioma" / "truncated.jpg").write_bytes(good[: len(good) // 3])
     (kaggle_split / "notumor" / ".DS_Store").write_bytes(b"\x00\x01")  # hidden: ignored silently
     with pytest.warns(UserWarning) as record:
-        X, y, _ = brain_mri.read(kaggle_split, image_size=16, progress=False)
+        X, y, _ = brain_mri.read_split(kaggle_split, image_size=16, progress=False)
     messages = " ".join(str(w.message) for w in record)
     assert "notes.txt" in messages and "truncated.jpg" in messages and ".DS_Store" not in messages
     assert len(X) == 12 and np.bincount(y).tolist() == [3, 3, 3, 3]
@@ -185,36 +186,106 @@ def test_read_fails_when_a_class_has_no_readable_image(kaggle_split):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match=r"no readable image.*pituitary"):
-            brain_mri.read(kaggle_split, image_size=16, progress=False)
+            brain_mri.read_split(kaggle_split, image_size=16, progress=False)
 
 
 def test_read_layout_errors(tmp_path, kaggle_split):
     with pytest.raises(FileNotFoundError, match="no folder"):
-        brain_mri.read(tmp_path / "nowhere")
+        brain_mri.read_split(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="empty"):
-        brain_mri.read(tmp_path / "empty")
+        brain_mri.read_split(tmp_path / "empty")
     for p in (kaggle_split / "notumor").iterdir():
         p.unlink()
     (kaggle_split / "notumor").rmdir()
     with pytest.raises(FileNotFoundError, match="notumor"):
-        brain_mri.read(kaggle_split)
+        brain_mri.read_split(kaggle_split)
     (tmp_path / "root" / "Training").mkdir(parents=True)
     (tmp_path / "root" / "Testing").mkdir()
     with pytest.raises(FileNotFoundError, match="give one of them"):
-        brain_mri.read(tmp_path / "root")
+        brain_mri.read_split(tmp_path / "root")
+    with pytest.raises(FileNotFoundError, match="Kaggle layout"):
+        brain_mri.read(tmp_path / "empty")
 
 
 def test_read_any_class_folders_and_image_size_checks(kaggle_split):
-    X, y, names = brain_mri.read(kaggle_split, image_size=8, classes=None, progress=False)
+    X, y, names = brain_mri.read_split(kaggle_split, image_size=8, classes=None, progress=False)
     assert names == CLASSES and X.shape == (12, 8, 8, 1)
-    X, y, names = brain_mri.read(kaggle_split, image_size=8, classes=("pituitary", "glioma"), progress=False)
+    X, y, names = brain_mri.read_split(kaggle_split, image_size=8, classes=("pituitary", "glioma"), progress=False)
     assert names == ("pituitary", "glioma") and y.tolist() == [0, 0, 0, 1, 1, 1]
     for bad in (4, 64.0, True):
         with pytest.raises(ValueError, match="image_size"):
-            brain_mri.read(kaggle_split, image_size=bad)
+            brain_mri.read_split(kaggle_split, image_size=bad)
     with pytest.raises(ValueError, match="classes is empty"):
-        brain_mri.read(kaggle_split, classes=())
+        brain_mri.read_split(kaggle_split, classes=())
+
+
+def test_read_split_first_files_of_each_class(kaggle_split):
+    X, y, _ = brain_mri.read_split(kaggle_split, n=8, image_size=8, progress=False)
+    assert np.bincount(y).tolist() == [2, 2, 2, 2]
+    full, y_full, _ = brain_mri.read_split(kaggle_split, image_size=8, progress=False)
+    first_two = np.concatenate([np.flatnonzero(y_full == k)[:2] for k in range(4)])
+    np.testing.assert_array_equal(X, full[first_two])  # the first files by name, in each class
+    assert len(brain_mri.read_split(kaggle_split, n=100, image_size=8, progress=False)[0]) == 12
+    for bad in (3, 0, 2.0, True):
+        with pytest.raises(ValueError, match="at least 4"):
+            brain_mri.read_split(kaggle_split, n=bad, image_size=8)
+
+
+@pytest.fixture
+def kaggle_root(tmp_path) -> Path:
+    """A root in the Kaggle layout: Training/ with 3 images per class, Testing/ with 1."""
+    root = tmp_path / "brain-tumor-mri-dataset"
+    for split, count in (("Training", 3), ("Testing", 1)):
+        for k, name in enumerate(CLASSES):
+            for i in range(count):
+                _jpeg(root / split / name / f"{brain_mri.SPLITS[split]}-{name[:2]}_{i + 1:04d}.jpg",
+                      _bright_square(30 + 10 * i, 4, 60 + 40 * k))
+    return root
+
+
+def test_read_both_splits_whole_or_in_part(kaggle_root):
+    images = brain_mri.read(kaggle_root.parent, image_size=16, progress=False)  # one level above works too
+    assert isinstance(images, brain_mri.MRIImages) and images.class_names == CLASSES
+    assert images.X_train.shape == (12, 16, 16, 1) and images.X_test.shape == (4, 16, 16, 1)
+    X, y, _ = brain_mri.read_split(kaggle_root / "Training", image_size=16, progress=False)
+    np.testing.assert_array_equal(images.X_train, X)
+    np.testing.assert_array_equal(images.y_train, y)
+    part = brain_mri.read(kaggle_root, n=12, image_size=16, progress=False)
+    assert part.counts() == {"Training": {c: 2 for c in CLASSES}, "Testing": {c: 1 for c in CLASSES}}
+    with pytest.raises(ValueError, match="at least 8"):
+        brain_mri.read(kaggle_root, n=7)
+
+
+def test_write_then_read_gives_the_images_back(tmp_path, kaggle_root):
+    images = brain_mri.read(kaggle_root, image_size=32, progress=False)
+    out = brain_mri.write(images, tmp_path / "copy", quality=95)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))[:2] == [
+        "Testing/glioma/Te-gl_0001.jpg", "Testing/meningioma/Te-me_0001.jpg"]
+    back = brain_mri.read(out, image_size=32, crop=False, progress=False)
+    assert back.counts() == images.counts()
+    np.testing.assert_array_equal(back.y_train, images.y_train)
+    assert np.abs(back.X_train - images.X_train).max() < 0.06  # JPEG at quality 95
+    tree = {"Training": {"glioma": [np.full((40, 50), 7, np.uint8)]}}
+    path = formats.write(tree, tmp_path / "tree")
+    with Image.open(path / "Training" / "glioma" / "Tr-gl_0001.jpg") as im:
+        assert im.size == (50, 40) and im.mode == "L"
+
+
+@pytest.mark.parametrize("images, match", [
+    ({"Validation": {"glioma": []}}, "splits must be among"),
+    ({"Training": {"glioma": [np.zeros((4, 4, 3), np.uint8)]}}, "2-D uint8"),
+    ({"Training": {"glioma": [np.zeros((4, 4))]}}, "2-D uint8"),
+    ({"Training": {"../escape": [np.zeros((4, 4), np.uint8)]}}, "folder name"),
+    (brain_mri.MRIImages(np.full((1, 4, 4, 1), 1.5, np.float32), np.zeros(1, int), np.zeros((1, 4, 4, 1)),
+                         np.zeros(1, int), CLASSES), "in \\[0, 1\\]"),
+    (brain_mri.MRIImages(np.zeros((1, 4, 4, 1)), np.array([7]), np.zeros((1, 4, 4, 1)), np.zeros(1, int),
+                         CLASSES), "class indices"),
+    ([np.zeros((4, 4), np.uint8)], "MRIImages or a mapping"),
+])
+def test_write_refuses_bad_images(tmp_path, images, match):
+    with pytest.raises(ValueError, match=match):
+        formats.write(images, tmp_path / "out")
 
 
 def test_image_sizes_reads_headers(kaggle_split):
@@ -227,7 +298,7 @@ def test_image_sizes_reads_headers(kaggle_split):
 
 
 def test_load_simulated_is_cached_and_reports_counts(data_dir, capsys):
-    kw = dict(image_size=32, n_train=16, n_test=8, train_proportions=[5, 1, 1, 1], seed=1)
+    kw = dict(image_size=32, n=24, test_fraction=1 / 3, train_proportions=[5, 1, 1, 1], seed=1)
     ds = brain_mri.load("simulated", **kw)
     assert ds.source == "simulated" and "SIMULATION" in capsys.readouterr().out
     images = ds.data
@@ -242,7 +313,7 @@ def test_load_simulated_is_cached_and_reports_counts(data_dir, capsys):
 
 def test_load_auto_offline_falls_back_to_the_simulation(data_dir, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
-    ds = brain_mri.load("auto", image_size=16, n_train=8, n_test=4)
+    ds = brain_mri.load("auto", image_size=16, n=12, test_fraction=1 / 3)
     out = capsys.readouterr().out
     assert ds.source == "simulated"
     assert "real data unavailable" in out and "kaggle.com/datasets/masoudnickparvar" in out
@@ -310,9 +381,9 @@ def _simulate_in_a_process(data: str) -> str:
     import os
 
     os.environ["COURSE_DATA_DIR"] = data
-    from course_utils.datasets import brain_mri_sim as sim
+    from course_utils.datasets.brain_mri import simulation as sim
 
-    return str(sim.simulate(8, 4, size_range=(48, 64), seed=11))
+    return str(sim.simulate(12, test_fraction=1 / 3, size_range=(48, 64), seed=11, image_size=16, progress=False).path)
 
 
 def test_two_processes_share_one_simulation(data_dir):
@@ -325,9 +396,26 @@ def test_two_processes_share_one_simulation(data_dir):
     assert [p.name for p in folder.parent.iterdir() if p.is_dir()] == [folder.name]  # no leftover temporary folder
 
 
+def test_split_sizes():
+    assert simulation.split_sizes(3200) == (2400, 800)
+    assert simulation.split_sizes(10, 0.3) == (7, 3)
+    assert simulation.split_sizes(2, 0.01) == (1, 1)  # one image per split at least
+    for bad_n, bad_fraction in ((1, 0.25), (0, 0.25), (10.0, 0.25), (10, 0.0), (10, 1.0)):
+        with pytest.raises(ValueError):
+            simulation.split_sizes(bad_n, bad_fraction)
+
+
+def test_defaults_are_the_sizes_the_notebook_had(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "0")
+    assert simulation.split_sizes(None) == (2400, 800)
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert simulation.split_sizes(None) == (640, 240)
+
+
 def test_registry_entry_and_light_import():
     assert datasets.registry()["brain_mri"] is brain_mri.INFO
     assert brain_mri.INFO.licence == "CC0 1.0" and "kaggle.com" in brain_mri.INFO.homepage
+    assert brain_mri.INFO.made_by.startswith("measured: clinical MRI scans")
     code = ("import sys; from course_utils.datasets import brain_mri; "
             "assert 'tensorflow' not in sys.modules and 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import matplotlib
 
@@ -11,8 +13,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from scipy.spatial.distance import cdist  # noqa: E402
 
-from course_utils import hillas  # noqa: E402
-from course_utils.datasets import magic  # noqa: E402
+from course_utils.physics import hillas  # noqa: E402
+
+#: The attributes listed in magic04.names (section 7), typed from the UCI description.
+UCI_ATTRIBUTES = ["fLength", "fWidth", "fSize", "fConc", "fConc1", "fAsym", "fM3Long", "fM3Trans", "fAlpha", "fDist"]
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +219,14 @@ def test_hand_made_three_pixel_image():
 
 
 def test_columns_are_the_magic_features_in_file_order():
-    assert hillas.HILLAS_COLUMNS[:10] == magic.FEATURES
+    assert hillas.FEATURES == UCI_ATTRIBUTES
+    assert hillas.HILLAS_COLUMNS[:10] == UCI_ATTRIBUTES
+
+
+def test_physics_does_not_import_the_data_layer():
+    code = ("import sys; from course_utils.physics import hillas; hillas.hexagonal_camera(2); "
+            "bad = [m for m in sys.modules if m.startswith('course_utils.datasets')]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_rotation_by_sixty_degrees_leaves_the_parameters_unchanged():

@@ -1,4 +1,4 @@
-"""The MAGIC loader: parsing errors, the real file, download, corrupt cache, offline fall-back."""
+"""The MAGIC data layer: the file format, the published file, download, corrupt cache, offline fall-back."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import hashlib
 import shutil
 import zipfile
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from course_utils.datasets import DataUnavailableError, RemoteFile, magic
+from course_utils.datasets.magic import formats
 
 GOOD_LINES = [
     "28.7967,16.0021,2.6449,0.3918,0.1982,27.7004,22.011,-8.2027,40.092,81.8828,g",
@@ -22,10 +25,10 @@ def write(path, lines):
     return path
 
 
-# --- read() -----------------------------------------------------------------------------------------------
+# --- formats.read() ---------------------------------------------------------------------------------------
 
 def test_read_parses_a_small_file(tmp_path):
-    df = magic.read(write(tmp_path / "m.data", GOOD_LINES))
+    df = formats.read(write(tmp_path / "m.data", GOOD_LINES))
     assert list(df.columns) == magic.COLUMNS
     assert df.shape == (3, 11)
     assert df["class"].tolist() == ["g", "g", "h"]
@@ -34,8 +37,20 @@ def test_read_parses_a_small_file(tmp_path):
 
 
 def test_read_skips_blank_lines(tmp_path):
-    df = magic.read(write(tmp_path / "m.data", [GOOD_LINES[0], "", GOOD_LINES[1]]))
+    df = formats.read(write(tmp_path / "m.data", [GOOD_LINES[0], "", GOOD_LINES[1]]))
     assert len(df) == 2
+
+
+def test_read_first_n_events_only(tmp_path):
+    path = write(tmp_path / "m.data", [*GOOD_LINES, "1,2,3,g"])  # a bad line after the first three
+    df = formats.read(path, n=2)
+    assert len(df) == 2 and df["fLength"].tolist() == pytest.approx([28.7967, 31.6036])
+    assert len(formats.read(path, n=3)) == 3
+    with pytest.raises(ValueError, match="line 4"):
+        formats.read(path, n=4)
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="positive number of events"):
+            formats.read(path, n=bad)
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -49,26 +64,69 @@ def test_read_skips_blank_lines(tmp_path):
 def test_read_names_the_bad_line(tmp_path, bad, message):
     path = write(tmp_path / "m.data", [GOOD_LINES[0], bad, GOOD_LINES[1]])
     with pytest.raises(ValueError, match=message):
-        magic.read(path)
+        formats.read(path)
 
 
 def test_read_missing_and_empty_files(tmp_path):
     with pytest.raises(FileNotFoundError):
-        magic.read(tmp_path / "nope.data")
+        formats.read(tmp_path / "nope.data")
     with pytest.raises(ValueError, match="no event"):
-        magic.read(write(tmp_path / "empty.data", [""]))
+        formats.read(write(tmp_path / "empty.data", [""]))
+
+
+# --- formats.write() --------------------------------------------------------------------------------------
+
+def test_write_uses_the_uci_number_format(tmp_path):
+    table = pd.DataFrame([[0.168, 231.90281, -8.20269, 3.1, 0.0, -0.00001, 1e-5, 12.0, 0.12346, 1000.5]],
+                         columns=formats.FEATURES)
+    table["class"] = "h"
+    text = formats.write(table, tmp_path / "m.data").read_bytes()
+    assert text == b"0.168,231.9028,-8.2027,3.1,0,0,0,12,0.1235,1000.5,h\n"  # hand-formatted as UCI does
+    back = formats.read(tmp_path / "m.data")
+    np.testing.assert_allclose(back[formats.FEATURES].to_numpy(), table[formats.FEATURES].to_numpy(), atol=5e-5)
+
+
+def test_write_then_read_a_small_file(tmp_path):
+    df = formats.read(write(tmp_path / "m.data", GOOD_LINES))
+    formats.write(df, tmp_path / "again.data")
+    assert (tmp_path / "again.data").read_text() == (tmp_path / "m.data").read_text()
+
+
+def test_write_refuses_bad_tables(tmp_path):
+    good = formats.read(write(tmp_path / "m.data", GOOD_LINES))
+    bad = good.copy()
+    bad.loc[0, "fLength"] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        formats.write(bad, tmp_path / "x.data")
+    bad = good.copy()
+    bad.loc[0, "class"] = "x"
+    with pytest.raises(ValueError, match="class"):
+        formats.write(bad, tmp_path / "x.data")
+    with pytest.raises(ValueError, match="lacks"):
+        formats.write(good.drop(columns="fAlpha"), tmp_path / "x.data")
+    with pytest.raises(ValueError, match="empty"):
+        formats.write(good.iloc[:0], tmp_path / "x.data")
+    with pytest.raises(ValueError, match="DataFrame"):
+        formats.write(good.to_numpy(), tmp_path / "x.data")
+    assert not (tmp_path / "x.data").exists()
 
 
 # --- the real file (../shared) ----------------------------------------------------------------------------
 
 def test_real_file_as_documented(shared_magic):
-    df = magic.read(shared_magic)
+    df = formats.read(shared_magic)
     assert df.shape == (19_020, 11)
     assert df["class"].value_counts().to_dict() == {"g": 12_332, "h": 6_688}
     assert df.iloc[0, :10].tolist() == pytest.approx([28.7967, 16.0021, 2.6449, 0.3918, 0.1982, 27.7004, 22.011,
                                                       -8.2027, 40.092, 81.8828])
     assert hashlib.sha256(shared_magic.read_bytes()).hexdigest() == magic.FILE.sha256
     assert shared_magic.stat().st_size == magic.FILE.size
+    assert list(df["class"].iloc[12_330:12_334]) == ["g", "g", "h", "h"]  # every gamma before the first hadron
+
+
+def test_write_gives_the_real_file_back_byte_for_byte(shared_magic, tmp_path):
+    path = formats.write(formats.read(shared_magic), tmp_path / "magic04.data")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == magic.FILE.sha256
 
 
 def test_real_file_in_the_cache_is_loaded(data_dir, shared_magic, capsys):
@@ -78,7 +136,24 @@ def test_real_file_in_the_cache_is_loaded(data_dir, shared_magic, capsys):
     ds = magic.load()  # auto: the cached real file wins
     assert ds.source == "real" and len(ds.data) == 19_020
     assert ds.path == magic.cached_real_path()
-    assert "CC BY 4.0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "CC BY 4.0" in out and "Monte Carlo: CORSIKA" in out  # the published file is itself simulated
+    pd.testing.assert_frame_equal(magic.load(n=19_020, verbose=False).data, ds.data)
+
+
+def test_a_subset_of_the_real_file_keeps_both_classes(data_dir, shared_magic):
+    dest = data_dir / "real" / "magic"
+    dest.mkdir(parents=True)
+    shutil.copy(shared_magic, dest / "magic04.data")
+    full = formats.read(shared_magic)
+    ds = magic.load("real", n=1_000, seed=3, verbose=False)
+    sub = ds.data
+    assert len(sub) == 1_000 and ds.details["n_file"] == 19_020
+    assert 0.55 < (sub["class"] == "g").mean() < 0.75  # 12,332 / 19,020 = 0.648: not the first 1,000 rows (all g)
+    assert (sub["class"].iloc[:-1].to_numpy() <= sub["class"].iloc[1:].to_numpy()).all()  # file order: g, then h
+    assert sub.merge(full.drop_duplicates()).shape[0] == 1_000  # rows of the file (which holds a few duplicates)
+    pd.testing.assert_frame_equal(magic.load("real", n=1_000, seed=3, verbose=False).data, sub)
+    assert not magic.load("real", n=1_000, seed=4, verbose=False).data.equals(sub)
 
 
 # --- download from a local server ---------------------------------------------------------------------------
@@ -140,7 +215,7 @@ def test_wrong_checksum_is_refused_then_auto_falls_back(data_dir, http_server, m
     with pytest.raises(DataUnavailableError, match="verification"):
         magic.load(source="real", verbose=False)
     assert not (data_dir / "real" / "magic" / "magic04.data").exists()
-    ds = magic.load(source="auto", n_events=120, verbose=False)
+    ds = magic.load(source="auto", n=120, verbose=False)
     assert ds.source == "simulated" and len(ds.data) == 120
 
 
@@ -148,12 +223,21 @@ def test_offline_without_cache(data_dir, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     with pytest.raises(DataUnavailableError, match="place magic04.data"):
         magic.load(source="real")
-    ds = magic.load(n_events=100, seed=4)
+    ds = magic.load(n=100, seed=4)
     assert ds.source == "simulated" and len(ds.data) == 100
     out = capsys.readouterr().out
     assert "using the course's simulation" in out and "SIMULATION" in out
 
 
-def test_unknown_source():
+def test_unknown_source_and_bad_n():
     with pytest.raises(ValueError, match="unknown source"):
         magic.load(source="both")
+    with pytest.raises(ValueError, match="positive number of events"):
+        magic.load(source="simulated", n=0)
+
+
+def test_registry_entry_says_how_the_published_file_was_made():
+    from course_utils import datasets
+
+    assert datasets.registry()["magic"] is magic.INFO
+    assert magic.INFO.made_by.startswith("Monte Carlo") and "not measured" in magic.INFO.made_by

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import confusion_matrix as sk_cm  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
 from course_utils import _files, plotting  # noqa: E402
 
@@ -33,6 +33,21 @@ def test_confusion_matrix_counts_and_normalised():
         plotting.confusion_matrix(yt, yp, class_names=["a"])
 
 
+def test_confusion_matrix_labels_order_colour_bar_and_empty_rows():
+    yt = ["g", "g", "h", "h", "h"]
+    yp = ["g", "h", "h", "h", "g"]
+    fig = plotting.confusion_matrix(yt, yp, labels=["h", "g", "x"], class_names=["hadron", "gamma", "autre"],
+                                    normalize=True)
+    ax, cbar = fig.axes
+    texts = [float(t.get_text()) for t in ax.texts]
+    # rows h, g, x (no true x: a row of zeros, not NaN); columns in the same order
+    assert texts == pytest.approx([2 / 3, 1 / 3, 0, 1 / 2, 1 / 2, 0, 0, 0, 0], abs=0.005)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hadron", "gamma", "autre"]
+    assert ax.get_xlabel() == "classe prédite" and ax.get_ylabel() == "classe vraie"
+    assert cbar.get_ylabel() == "fraction de la vraie classe"
+    assert plotting.confusion_matrix(yt, yp).axes[1].get_ylabel() == "événements"
+
+
 def test_roc_and_rejection_curves_legends_hold_sklearn_auc():
     for fn in (plotting.roc_curves, plotting.rejection_curves):
         fig = fn(Y, {"m1": S1, "m2": S2})
@@ -41,6 +56,18 @@ def test_roc_and_rejection_curves_legends_hold_sklearn_auc():
     assert plotting.rejection_curves(Y, {"m1": S1}).axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="empty"):
         plotting.roc_curves(Y, {})
+
+
+def test_roc_curves_draw_sklearn_roc_and_the_chance_line():
+    fig = plotting.roc_curves(Y, {"m1": S1, "m2": S2}, title="t")
+    ax = fig.axes[0]
+    fpr, tpr, _ = roc_curve(Y, S2)
+    np.testing.assert_allclose(ax.lines[1].get_xdata(), fpr)
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), tpr)
+    assert [line.get_label() for line in ax.lines][-1] == "hasard" and len(ax.lines) == 3  # one chance line
+    assert ax.get_xlabel().startswith("taux de faux positifs") and ax.get_title() == "t"
+    with pytest.raises(ValueError):
+        plotting.roc_curves([0, 1, 2], {"m": [0.1, 0.2, 0.3]})  # labels must be 0/1
 
 
 def test_training_history_from_dict_and_keras_like():

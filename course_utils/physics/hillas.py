@@ -27,9 +27,14 @@ Conventions: camera coordinates in mm, the source at the camera centre
 shower whose light trails away from the source has ``fM3Long > 0``. The minor
 axis is ``e`` turned by +90°.
 
+This module is pure NumPy (pandas for the table, matplotlib only inside
+:func:`draw_camera`) and never imports :mod:`course_utils.datasets`: the MAGIC
+loader and its simulation import it, not the reverse.
+
 Examples
 --------
->>> geom = hexagonal_camera()
+>>> from course_utils.physics import hillas
+>>> geom = hillas.hexagonal_camera()
 >>> geom.n_pixels
 1027
 """
@@ -43,10 +48,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from course_utils.datasets.magic import FEATURES
-
 __all__ = ["MM_PER_DEG", "CameraGeometry", "hexagonal_camera", "tailcuts_clean", "hillas_parameters",
            "draw_camera", "FEATURES", "HILLAS_COLUMNS"]
+
+#: The ten MAGIC features, in the order of the UCI file ``magic04.data`` (see the table above).
+FEATURES = ["fLength", "fWidth", "fSize", "fConc", "fConc1", "fAsym", "fM3Long", "fM3Trans", "fAlpha", "fDist"]
 
 #: Plate scale of MAGIC (focal length 17 m): millimetres in the camera per degree on the sky.
 MM_PER_DEG = 17_000.0 * math.pi / 180.0

@@ -28,7 +28,16 @@ scanned several times, and the near-duplicate images of the real dataset.
 
 Files are laid out exactly like the real dataset (``Training/<class>/Tr-gl_0001.jpg``,
 ``Testing/<class>/Te-gl_0001.jpg``), with random image sizes and black
-margins, so the same :func:`course_utils.datasets.brain_mri.read` reads both.
+margins, so the same :func:`course_utils.datasets.brain_mri.formats.read` reads both.
+Each image is saved with :func:`~course_utils.datasets.brain_mri.formats.write_image`
+(the writer of :func:`~course_utils.datasets.brain_mri.formats.write`), one worker
+process per core for large samples.
+
+Examples
+--------
+>>> from course_utils.datasets.brain_mri import simulation
+>>> ds = simulation.simulate(400, seed=1, image_size=48)   # doctest: +SKIP
+>>> ds.data.X_train.shape                                  # (300, 48, 48, 1)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -39,19 +48,28 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CLASSES", "SPLITS", "KAGGLE_PROPORTIONS", "render_slice", "class_counts", "generate", "simulate"]
+from course_utils import config
+from course_utils.datasets._cache import cached_simulation
+from course_utils.datasets._registry import Dataset
+from course_utils.datasets.brain_mri import formats
+from course_utils.datasets.brain_mri._layout import (
+    CLASSES,
+    DEFAULT_IMAGE_SIZE,
+    KAGGLE_PROPORTIONS,
+    SPLITS,
+    class_counts,
+    image_path,
+)
 
-#: Class folder names of the real dataset, in its (alphabetical) order.
-CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
-#: Split folder names of the real dataset and their file-name prefixes.
-SPLITS = {"Training": "Tr", "Testing": "Te"}
-#: Class shares of the real training set (1,321 / 1,339 / 1,595 / 1,457 of 5,712 images).
-KAGGLE_PROPORTIONS = {"glioma": 1321 / 5712, "meningioma": 1339 / 5712,
-                      "notumor": 1595 / 5712, "pituitary": 1457 / 5712}
+__all__ = ["CLASSES", "SPLITS", "KAGGLE_PROPORTIONS", "LESION_RADIUS", "LESION_CONTRAST", "VERSION",
+           "TEST_FRACTION", "render_slice", "class_counts", "render_files", "split_sizes", "simulate"]
+
 #: Lesion radius range per class, as a fraction of the brain's semi-axes.
 LESION_RADIUS = {"glioma": (0.18, 0.32), "meningioma": (0.13, 0.24), "pituitary": (0.11, 0.17)}
 #: Range of the lesion contrast (1: fully contrasted; lower values make faint, harder lesions).
 LESION_CONTRAST = (0.7, 1.0)
+#: Share of the test split when ``n`` is given (the defaults, 2,400 + 800 images, have it too).
+TEST_FRACTION = 0.25
 #: Bump when the generator changes: old caches are then regenerated.
 VERSION = "1"
 
@@ -178,58 +196,17 @@ def render_slice(label: str, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img * 255.0 / 1.05, 0, 255).astype(np.uint8)
 
 
-def class_counts(n: int, proportions: Mapping[str, float] | Sequence[float] | None = None) -> dict[str, int]:
-    """How many images of each class make ``n`` images with these proportions.
-
-    Parameters
-    ----------
-    n
-        Total number of images (at least 1).
-    proportions
-        One non-negative weight per class (a dict by class name, or a sequence
-        in :data:`CLASSES` order); they are normalised. ``None``: the real
-        training set's shares (:data:`KAGGLE_PROPORTIONS`).
-
-    Returns
-    -------
-    dict
-        Class name -> count; the counts sum to ``n`` (largest remainders).
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"the number of images must be a positive integer, got {n!r}")
-    if proportions is None:
-        proportions = KAGGLE_PROPORTIONS
-    if isinstance(proportions, Mapping):
-        unknown = set(proportions) - set(CLASSES)
-        if unknown:
-            raise ValueError(f"unknown classes {sorted(unknown)} in proportions: expected names among {CLASSES}")
-        w = np.array([float(proportions.get(k, 0.0)) for k in CLASSES])
-    else:
-        w = np.asarray(proportions, dtype=float)
-        if w.shape != (len(CLASSES),):
-            raise ValueError(f"proportions must give {len(CLASSES)} weights in the order {CLASSES}, got {w.shape}")
-    if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"proportions must be non-negative, finite and not all zero, got {w.tolist()}")
-    exact = n * w / w.sum()
-    counts = np.floor(exact).astype(int)
-    counts[np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]] += 1
-    return dict(zip(CLASSES, counts.tolist()))
-
-
 def _render_task(task: tuple[str, int, int, tuple[int, ...], str]) -> None:
     """Render and save one image (module level, so worker processes can run it)."""
-    from PIL import Image
-
     label, size, quality, seed, path = task
-    pixels = render_slice(label, size, np.random.default_rng(seed))
-    Image.fromarray(pixels).save(path, format="JPEG", quality=quality)
+    formats.write_image(render_slice(label, size, np.random.default_rng(seed)), path, quality=quality)
 
 
-def generate(folder: str | Path, *, n_train: int, n_test: int,
-             train_proportions: Mapping[str, float] | Sequence[float] | None = None,
-             test_proportions: Mapping[str, float] | Sequence[float] | None = None,
-             size_range: tuple[int, int] = (112, 160), quality: int = 90, seed: int = 42,
-             progress: bool = True) -> dict[str, dict[str, int]]:
+def render_files(folder: str | Path, *, n_train: int, n_test: int,
+                 train_proportions: Mapping[str, float] | Sequence[float] | None = None,
+                 test_proportions: Mapping[str, float] | Sequence[float] | None = None,
+                 size_range: tuple[int, int] = (112, 160), quality: int = 90, seed: int = 42,
+                 progress: bool = True) -> dict[str, dict[str, int]]:
     """Write a simulated dataset into ``folder``, laid out like the Kaggle one.
 
     Parameters
@@ -240,14 +217,16 @@ def generate(folder: str | Path, *, n_train: int, n_test: int,
         Number of images in each split.
     train_proportions, test_proportions
         Class shares of each split (see :func:`class_counts`); ``None`` gives
-        the real dataset's training shares.
+        the published dataset's training shares.
     size_range
         Smallest and largest image side in pixels; each image draws its own
-        size, as the real images differ in size.
+        size, as the published images differ in size.
     quality
         JPEG quality (1-95).
     seed
         Image ``i`` of a split depends only on ``(seed, split, class, i)``.
+    progress
+        Show a progress bar.
 
     Returns
     -------
@@ -267,14 +246,13 @@ def generate(folder: str | Path, *, n_train: int, n_test: int,
     counts = {"Training": class_counts(n_train, train_proportions),
               "Testing": class_counts(n_test, test_proportions)}
     tasks = []
-    for s_index, (split, prefix) in enumerate(SPLITS.items()):
+    for s_index, split in enumerate(SPLITS):
         for c_index, label in enumerate(CLASSES):
-            out = folder / split / label
-            out.mkdir(parents=True, exist_ok=True)
+            image_path(folder, split, label, 0).parent.mkdir(parents=True, exist_ok=True)
             for i in range(counts[split][label]):
                 image_seed = (int(seed), s_index, c_index, i)
                 size = int(np.random.default_rng(image_seed + (1,)).integers(lo, hi + 1))
-                tasks.append((label, size, int(quality), image_seed, str(out / f"{prefix}-{label[:2]}_{i + 1:04d}.jpg")))
+                tasks.append((label, size, int(quality), image_seed, str(image_path(folder, split, label, i))))
     desc = f"simulating {len(tasks)} MRI slices"
     if len(tasks) < 2000 or n_workers() == 1:  # starting worker processes costs more than it saves
         for task in tqdm(tasks, desc=desc, disable=not progress):
@@ -284,16 +262,67 @@ def generate(folder: str | Path, *, n_train: int, n_test: int,
     return counts
 
 
-def simulate(n_train: int, n_test: int, *, train_proportions: Mapping[str, float] | Sequence[float] | None = None,
-             test_proportions: Mapping[str, float] | Sequence[float] | None = None,
-             size_range: tuple[int, int] = (112, 160), seed: int = 42) -> Path:
-    """The folder of a cached simulated dataset, generated on first use.
+def split_sizes(n: int | None, test_fraction: float = TEST_FRACTION) -> tuple[int, int]:
+    """Training and test images for ``n`` images in all.
 
-    Same parameters as :func:`generate`. The folder (under
-    ``<data>/simulated/brain_mri/<key>/``) holds ``Training/`` and ``Testing/``.
+    ``None`` gives the course's defaults: 2,400 + 800 images (640 + 240 in fast mode).
     """
-    from course_utils.datasets._cache import cached_simulation
+    if not (isinstance(test_fraction, (int, float)) and 0 < test_fraction < 1):
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
+    if n is None:
+        return config.scale(full=2400, fast=640), config.scale(full=800, fast=240)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer of at least 2 (one image per split) or None, got {n!r}")
+    n_test = min(max(1, round(n * test_fraction)), int(n) - 1)
+    return int(n) - n_test, n_test
 
+
+def simulate(n: int | None = None, *, seed: int = 42, image_size: int | None = None,
+             test_fraction: float = TEST_FRACTION,
+             train_proportions: Mapping[str, float] | Sequence[float] | None = None,
+             test_proportions: Mapping[str, float] | Sequence[float] | None = None,
+             size_range: tuple[int, int] | None = None, progress: bool = True) -> Dataset:
+    """The simulated dataset as a :class:`Dataset`, its JPEGs generated once and cached.
+
+    The images are rendered into ``<data>/simulated/brain_mri/<key>/`` (the
+    Kaggle layout, :func:`render_files`) and read back with
+    :func:`formats.read`: this is what ``brain_mri.load(source="simulated")``
+    (and ``"auto"`` without the published images) returns.
+
+    Parameters
+    ----------
+    n
+        Number of images in both splits, ``test_fraction`` of them for
+        testing (default: 2,400 + 800, or 640 + 240 in fast mode).
+    seed
+        Seed of the simulation.
+    image_size
+        Side of the square images read back, in pixels (default 64, or 48 in
+        fast mode). The files themselves are larger and of mixed sizes
+        (``size_range``, default 1.5 to 2 times ``image_size``).
+    test_fraction
+        Share of the test split when ``n`` is given.
+    train_proportions, test_proportions
+        Class shares of each split (see :func:`class_counts`); ``None``: the
+        published training set's shares.
+    size_range
+        Smallest and largest side of the files, in pixels (at least 32).
+    progress
+        Show progress bars (generation and reading).
+
+    Returns
+    -------
+    Dataset
+        ``.data`` is an :class:`~formats.MRIImages`; ``.path`` the folder
+        holding ``Training/`` and ``Testing/``; ``.details["counts"]`` the
+        images per split and class.
+    """
+    n_train, n_test = split_sizes(n, test_fraction)
+    image_size = formats.check_image_size(image_size if image_size is not None else
+                                          DEFAULT_IMAGE_SIZE[config.mode_name()])
+    if size_range is None:
+        size_range = (max(32, 3 * image_size // 2), max(32, 2 * image_size))  # mixed sizes, larger than read back
+    # the cache key is what it was before the dataset became a package: old caches stay valid
     params: dict[str, Any] = {
         "n_train": int(n_train), "n_test": int(n_test),
         "train": class_counts(n_train, train_proportions), "test": class_counts(n_test, test_proportions),
@@ -302,7 +331,12 @@ def simulate(n_train: int, n_test: int, *, train_proportions: Mapping[str, float
     }
 
     def _generate(folder: Path) -> None:
-        generate(folder, n_train=n_train, n_test=n_test, train_proportions=train_proportions,
-                 test_proportions=test_proportions, size_range=size_range, seed=seed)
+        render_files(folder, n_train=n_train, n_test=n_test, train_proportions=train_proportions,
+                     test_proportions=test_proportions, size_range=size_range, seed=seed, progress=progress)
 
-    return cached_simulation("brain_mri", params, _generate, version=VERSION)
+    folder = cached_simulation("brain_mri", params, _generate, version=VERSION)
+    images = formats.read(folder, image_size=image_size, progress=progress)
+    return Dataset(images, "simulated", "brain_mri",
+                   f"procedural MRI-like slices of the course (seed {seed})", "generated by the course (MIT)",
+                   folder, {"image_size": image_size, "counts": images.counts(), "seed": seed,
+                            "size_range": tuple(size_range)})
