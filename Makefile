@@ -16,7 +16,7 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export MPLBACKEND := Agg
 
-.PHONY: all setup course test lint unit notebooks lab data bench clean help
+.PHONY: all setup course test lint unit notebooks book test-book lab data bench clean help
 
 all: help
 
@@ -26,6 +26,7 @@ help:
 	@echo "make lab     - start JupyterLab"
 	@echo "make data    - prepare every dataset cache ahead of time"
 	@echo "make bench   - time and memory of each notebook in fast mode (build/bench.json)"
+	@echo "make book    - the course as a website in build/book/_build/html (BOOK_MODE=fast|full)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +50,14 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -n $(NPROC) --dist loadgroup
 
 notebooks: $(STAMP)
-	COURSE_FAST=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-	    --nbval-cell-timeout=900 -n $(NB_WORKERS) --dist loadfile $(NOTEBOOKS)
+	COURSE_FAST=1 $(BIN)/python -m pytest -p no:cacheprovider -m notebook -n $(NB_WORKERS) tests/test_notebooks.py
+
+BOOK_MODE ?= fast
+book: $(STAMP)
+	$(BIN)/python scripts/book.py --mode $(BOOK_MODE)
+
+test-book: book
+	$(BIN)/python -m pytest -p no:cacheprovider -m book tests/test_book.py
 
 test: export COURSE_FAST := 1
 test: $(STAMP)

@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course_utils import config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +28,7 @@ def execute(path: Path, out_dir: Path | None = None, timeout: int = 1800, html: 
         client.execute()
     finally:
         elapsed = time.perf_counter() - t0
+        nb.metadata["course"] = {"mode": config.mode_name(), "seconds": round(elapsed, 1)}
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, out_dir / path.name)
