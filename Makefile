@@ -16,7 +16,7 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export MPLBACKEND := Agg
 
-.PHONY: all setup course test lint unit notebooks book test-book lab data bench clean help
+.PHONY: all setup course test lint unit notebooks book test-book bench-dask lab data bench clean help
 
 all: help
 
@@ -71,6 +71,9 @@ lab: $(STAMP)
 
 data: $(STAMP)
 	$(BIN)/python scripts/prepare_data.py
+
+bench-dask: $(STAMP)
+	$(BIN)/python scripts/bench_dask.py $(BENCH_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS) $(NOTEBOOKS)
