@@ -1,7 +1,7 @@
 # The course's commands. On a fresh machine with Python 3.11 and make:
 #   make course   set everything up, execute every notebook, print the results table
-#   make test     set everything up, then lint, unit and notebooks (fast mode)
-# Also: make unit-fast, make lab, make data, make bench, make bench-full, make clean.
+#   make test     set everything up, then lint, unit, notebooks (fast mode) and the site (test-book)
+# Also: make unit-fast, make lab, make data, make book, make bench, make bench-full, make bench-dask, make clean.
 # Kernels draw with the inline backend: MPLBACKEND is never exported here (with Agg,
 # the executed copies in build/ would hold no figure).
 
@@ -26,18 +26,21 @@ python-version:
 	  echo "       Install Python 3.11, then: rm -rf $(VENV) (if it exists) and make PYTHON=/path/to/python3.11 $(MAKECMDGOALS)"; \
 	  exit 1; }
 
-.PHONY: all python-version setup course test lint unit unit-fast notebooks lab data bench bench-full clean help
+.PHONY: all python-version setup course test lint unit unit-fast notebooks book test-book lab data bench bench-full bench-dask clean help
 
 all: help
 
 help:
 	@echo "make course  - execute every notebook (full mode), HTML copies in build/, results table"
-	@echo "make test    - lint + unit + notebooks: ruff, lint-imports, unit tests, every notebook in fast mode"
+	@echo "make test    - ruff, lint-imports, unit tests, every notebook in fast mode, the site checked in Chromium"
 	@echo "make unit-fast - unit tests without the slow ones (inner loop)"
 	@echo "make lab     - start JupyterLab"
 	@echo "make data    - prepare every dataset cache ahead of time"
 	@echo "make bench   - time and memory of each notebook in fast mode (build/bench-fast.json)"
 	@echo "make bench-full - the same in full mode (= make bench BENCH_ARGS=--full, build/bench-full.json)"
+	@echo "make book    - the course as a website in build/book/_build/html (BOOK_MODE=fast|full)"
+	@echo "make test-book - build the site and check every page in Chromium (part of make test)"
+	@echo "make bench-dask - throughput of notebook 01b's Dask analysis, 1 and 2 workers vs one process"
 
 $(BIN)/python: | python-version
 	$(PYTHON) -m venv $(VENV)
@@ -66,18 +69,28 @@ unit-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -n $(NPROC) --dist loadgroup -m "not slow"
 
 notebooks: $(STAMP)
-	COURSE_FAST=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-	    --nbval-cell-timeout=900 -n $(NB_WORKERS) --dist loadfile $(NOTEBOOKS)
+	COURSE_FAST=1 $(BIN)/python -m pytest -p no:cacheprovider -m notebook -n $(NB_WORKERS) tests/test_notebooks.py
 
-# The three targets above (one after the other, unless make -j), in fast mode.
+BOOK_MODE ?= fast
+book: $(STAMP)
+	$(BIN)/python scripts/book.py --mode $(BOOK_MODE)
+
+test-book: book
+	$(BIN)/python -m pytest -p no:cacheprovider -m book tests/test_book.py
+
+# lint, unit tests, every notebook (fast mode), then the site built from those executed
+# notebooks and checked in a browser; one after the other, unless make -j.
 test: export COURSE_FAST := 1
-test: lint unit notebooks
+test: lint unit notebooks test-book
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
 data: $(STAMP)
 	$(BIN)/python scripts/prepare_data.py
+
+bench-dask: $(STAMP)
+	$(BIN)/python scripts/bench_dask.py $(BENCH_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS) $(NOTEBOOKS)

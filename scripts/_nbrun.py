@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course_utils import config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,6 +51,7 @@ def execute(path: Path, out_dir: Path | None = None, timeout: int = 1800, html: 
         client.execute(env=kernel_env())
     finally:
         elapsed = time.perf_counter() - t0
+        nb.metadata["course"] = {"mode": config.mode_name(), "seconds": round(elapsed, 1)}
         if out_dir is not None:
             out_dir = Path(out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,162 @@
+"""A Dask cluster with the course's defaults: local by default, remote with no code change (notebook 01b).
+
+The same analysis code runs on:
+
+* a ``LocalCluster`` sized to this machine (one single-threaded worker process
+  per core, a stated memory limit per worker) — the default;
+* a running scheduler when ``COURSE_DASK_ADDRESS`` is set (``tcp://host:8786``,
+  an analysis facility's scheduler, a ``dask-jobqueue`` cluster on a batch system);
+* a ``dask-gateway`` cluster when ``COURSE_DASK_GATEWAY`` is set (the gateway's
+  address, as on coffea-casa or a Pangeo hub; needs the ``dask-gateway`` package).
+
+No scheduler or pool of the course's own: this only starts or connects to
+Dask's, and prints where the work runs and the dashboard's link.
+
+Examples
+--------
+>>> from course_utils import cluster
+>>> with cluster.connect(n_workers=2) as dc:        # doctest: +SKIP
+...     total = dc.client.submit(sum, [1, 2, 3]).result()
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CourseCluster", "connect", "default_workers", "worker_peak_memory_mb"]
+
+#: Memory limit of each local worker (Dask pauses, then restarts, a worker that passes it).
+DEFAULT_MEMORY_LIMIT = "1GiB"
+
+
+def default_workers() -> int:
+    """One worker per core (``COURSE_WORKERS`` overrides, as for the simulations)."""
+    raw = os.environ.get("COURSE_WORKERS", "").strip()
+    n = int(raw) if raw else (os.cpu_count() or 1)
+    if n < 1:
+        raise ValueError(f"COURSE_WORKERS must be >= 1, got {raw!r}")
+    return n
+
+
+@dataclass
+class CourseCluster:
+    """A Dask client and, when the course started it, its cluster (closed by :meth:`close`).
+
+    Attributes
+    ----------
+    client
+        The ``distributed.Client``: ``dask.compute`` and ``.compute()`` use it.
+    kind
+        ``"local"``, ``"address"`` or ``"gateway"``.
+    where
+        One line saying where the work runs.
+    """
+
+    client: Any
+    kind: str
+    where: str
+    cluster: Any = None
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def dashboard_link(self) -> str | None:
+        return getattr(self.client, "dashboard_link", None)
+
+    @property
+    def n_workers(self) -> int:
+        return len(self.client.scheduler_info().get("workers", {}))
+
+    def close(self) -> None:
+        """Close the client, and the cluster if the course started it (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> CourseCluster:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def connect(n_workers: int | None = None, *, memory_limit: str | int = DEFAULT_MEMORY_LIMIT,
+            address: str | None = None, verbose: bool = True) -> CourseCluster:
+    """Start a local Dask cluster, or connect to the one the environment names.
+
+    Parameters
+    ----------
+    n_workers
+        Local workers (``None``: one per core, :func:`default_workers`). Ignored
+        when connecting to a remote scheduler, whose size its owner sets.
+    memory_limit
+        Memory limit of each local worker (``"1GiB"``, or bytes).
+    address
+        A scheduler address; default ``COURSE_DASK_ADDRESS``. When neither it nor
+        ``COURSE_DASK_GATEWAY`` is set, a ``LocalCluster`` is started.
+    verbose
+        Print where the work runs and the dashboard's link.
+
+    Returns
+    -------
+    CourseCluster
+        Use it as a context manager (``with connect() as dc:``) so that the
+        cluster is closed even when the code inside fails.
+    """
+    from distributed import Client, LocalCluster
+
+    address = address or os.environ.get("COURSE_DASK_ADDRESS", "").strip() or None
+    gateway = os.environ.get("COURSE_DASK_GATEWAY", "").strip() or None
+    if n_workers is not None and n_workers < 1:
+        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    if address:
+        client = Client(address, timeout="20s")
+        dc = CourseCluster(client, "address", f"scheduler {address} ({len(client.scheduler_info()['workers'])} "
+                                              "workers, sized by its owner)")
+    elif gateway:
+        try:
+            from dask_gateway import Gateway
+        except ImportError as exc:
+            raise ValueError("COURSE_DASK_GATEWAY is set but dask-gateway is not installed: "
+                             "pip install dask-gateway (the version of the gateway server)") from exc
+        cluster = Gateway(gateway).new_cluster()
+        cluster.scale(n_workers or default_workers())
+        dc = CourseCluster(cluster.get_client(), "gateway", f"dask-gateway {gateway}", cluster)
+    else:
+        n = n_workers or default_workers()
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                               dashboard_address="127.0.0.1:0", silence_logs=40)
+        client = Client(cluster)
+        limit = cluster.workers[next(iter(cluster.workers))].memory_manager.memory_limit if cluster.workers else 0
+        dc = CourseCluster(client, "local", f"LocalCluster on this machine: {n} worker process(es) x 1 thread, "
+                                            f"memory limit {limit / 2**30:.1f} GiB each", cluster)
+    # closed at interpreter exit too (a notebook whose cell failed before dc.close())
+    weakref.finalize(dc, CourseCluster.close, dc)
+    if verbose:
+        print(f"Dask : {dc.where}")
+        print(f"tableau de bord : {dc.dashboard_link}")
+    return dc
+
+
+def _peak_rss_mb() -> float:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def worker_peak_memory_mb(client: Any) -> dict[str, float]:
+    """Peak resident memory (MB) of each worker process since it started (``getrusage``)."""
+    return {addr: round(mb, 1) for addr, mb in client.run(_peak_rss_mb).items()}

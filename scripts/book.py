@@ -1,0 +1,300 @@
+"""`make book`: the course as a website (Jupyter Book 1, Sphinx), from the executed notebooks.
+
+Usage: python scripts/book.py [--mode fast|full] [--no-execute] [notebooks...]
+
+1. Executed notebooks: an executed copy is reused when it is newer than its source
+   and was run in the same mode (``make course`` writes full-mode copies to
+   ``build/``, ``make test`` writes fast-mode copies to ``build/executed/fast/``);
+   otherwise the notebook is executed here (``--no-execute`` refuses to).
+2. ``build/book-src/`` is assembled: home page from the README, the data
+   catalogue, the results table, the notebooks in order, ``_config.yml`` and
+   ``_toc.yml`` with the Binder/Colab launch buttons derived from the one
+   repository URL (``[project.urls] Repository`` in pyproject.toml).
+3. ``jupyter-book build -W`` (warnings are errors) writes ``build/book/_build/html``.
+
+Why Jupyter Book 1 and not 2: version 2 (mystmd) downloads its site theme from
+api.mystmd.org at build time, and the course must build its site offline. Version 1
+is pure Python (Sphinx + sphinx-book-theme) and builds without any network.
+What the pages load at view time: nothing from the network. MathJax 3 is
+served from the site itself (copied from the ``django-static-mathjax`` wheel)
+and plotly.js is served from the site too (copied from the plotly package), loaded by the pages that have
+plotly figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _nbrun import ROOT, execute  # noqa: E402
+
+NOTEBOOKS = ROOT / "notebooks"
+PLOTLY_MATHJAX_CDN = re.compile(r'<script src="https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/[^"]*"></script>')
+
+
+def repository_url() -> str:
+    """The one repository URL setting of the course."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return data["project"]["urls"]["Repository"]
+
+
+def executed_copy(nb: Path, mode: str, build: Path, allow_execute: bool) -> Path:
+    """An executed copy of ``nb`` in ``mode``, reused when fresh, else executed now."""
+    candidates = [build / "executed" / mode / nb.name]
+    if mode == "full":
+        candidates.insert(0, build / nb.name)  # make course's copies
+    for path in candidates:
+        if path.is_file() and path.stat().st_mtime >= nb.stat().st_mtime:
+            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+            if meta.get("course", {}).get("mode") == mode:
+                print(f"    {nb.name}: reusing {path.relative_to(ROOT)}", flush=True)
+                return path
+    if not allow_execute:
+        raise SystemExit(f"{nb.name}: no fresh executed copy in {mode} mode and --no-execute was given")
+    out_dir = build / "executed" / mode
+    env_fast = os.environ.get("COURSE_FAST")
+    os.environ["COURSE_FAST"] = "1" if mode == "fast" else "0"
+    try:
+        seconds = execute(nb, out_dir)
+    finally:
+        if env_fast is None:
+            os.environ.pop("COURSE_FAST", None)
+        else:
+            os.environ["COURSE_FAST"] = env_fast
+    print(f"    {nb.name}: executed in {seconds:.0f} s", flush=True)
+    return out_dir / nb.name
+
+
+BADGES = {  # the launch badges, drawn locally so that a page needs no network to show them
+    "https://colab.research.google.com/assets/colab-badge.svg": ("colab-badge.svg", "Ouvrir dans Colab", "#f9ab00"),
+    "https://mybinder.org/badge_logo.svg": ("binder-badge.svg", "Lancer sur Binder", "#579aca"),
+}
+
+
+def badge_svg(text: str, colour: str) -> str:
+    width = 8 + 7 * len(text)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" aria-label="{text}">'
+            f'<rect width="{width}" height="20" rx="3" fill="{colour}"/>'
+            f'<text x="{width / 2}" y="14" fill="#fff" font-family="Verdana,sans-serif" font-size="11" '
+            f'text-anchor="middle">{text}</text></svg>')
+
+
+def local_badges(text: str, prefix: str) -> str:
+    for url, (name, _, _) in BADGES.items():
+        text = text.replace(url, f"{prefix}badges/{name}")
+    return text
+
+
+def _text(value: str | list[str]) -> str:
+    return "".join(value) if isinstance(value, list) else value
+
+
+def widget_text(model_id: str, state: dict) -> str | None:
+    """The final state of a tqdm progress bar widget, as tqdm prints it in a terminal."""
+    box = state.get(model_id, {}).get("state", {})
+    children = [c.removeprefix("IPY_MODEL_") for c in box.get("children", [])]
+    if len(children) != 3:
+        return None
+    left, bar, right = (state.get(c, {}).get("state", {}) for c in children)
+    value, maximum = bar.get("value"), bar.get("max")
+    filled = int(10 * value / maximum) if value is not None and maximum else 0
+    strip = re.compile(r"<[^>]+>")
+    return html.unescape(f"{strip.sub('', left.get('value', ''))}|{'█' * filled}{' ' * (10 - filled)}|"
+                         f"{strip.sub('', right.get('value', ''))}")
+
+
+def clean_notebook(src: Path, dest: Path) -> bool:
+    """Copy an executed notebook for the site, so that its page needs no network at view time.
+
+    * plotly figures (``application/vnd.plotly.v1+json``) become HTML that draws them with
+      the site's own copy of plotly.js; the CDN MathJax script plotly adds is removed;
+    * progress-bar widgets become their final text (the widget view would need require.js
+      and the widget manager from a CDN);
+    * the Colab/Binder badge images point at local copies.
+
+    Returns whether the notebook has plotly figures.
+    """
+    import plotly.io as pio
+
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    widgets = nb.get("metadata", {}).pop("widgets", {})
+    state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    has_plotly = False
+    for cell in nb.get("cells", []):
+        if cell["cell_type"] == "markdown":
+            cell["source"] = local_badges(_text(cell["source"]), "../")
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            view = data.pop("application/vnd.jupyter.widget-view+json", None)
+            if view is not None:
+                text = widget_text(view.get("model_id", ""), state)
+                if text:
+                    data["text/plain"] = text
+            if "window.PlotlyConfig" in _text(data.get("text/html", "")) and "plotly-graph-div" not in _text(
+                    data.get("text/html", "")):
+                data.clear()  # plotly's notebook renderer embeds plotly.js here; the site serves its own copy
+                continue
+            fig = data.pop("application/vnd.plotly.v1+json", None)
+            if fig is not None:
+                data["text/html"] = pio.to_html(fig, include_plotlyjs="../plotly.min.js" if not has_plotly else False,
+                                                include_mathjax=False, full_html=False, default_width="100%")
+                has_plotly = True
+            elif "text/html" in data:
+                data["text/html"] = PLOTLY_MATHJAX_CDN.sub("", _text(data["text/html"]))
+    dest.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    return has_plotly
+
+
+def notebook_title(nb: Path) -> str:
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    first = "".join(cells[0]["source"]).splitlines()[0]
+    return first.lstrip("# ").strip()
+
+
+def home_page(readme: str, built: set[str], url: str) -> str:
+    """The README as the site's home page: links to files become links to pages.
+
+    A notebook left out of this build (``make book`` on a subset) is linked on GitHub.
+    """
+    text = local_badges(readme.replace("](data/README.md)", "](donnees.md)"), "")
+
+    def link(m: re.Match) -> str:
+        name = m.group(1)
+        return m.group(0) if name in built else f"]({url}/blob/main/notebooks/{name})"
+
+    return re.sub(r"\]\(notebooks/([^)#]+\.ipynb)\)", link, text)
+
+
+def config_yaml(url: str, mode: str) -> str:
+    slug = url.removeprefix("https://github.com/")
+    return f"""# Written by scripts/book.py: edit the script, not this file.
+title: "Apprentissage automatique pour la physique des particules et la science"
+author: "Les auteurs du cours"
+copyright: "2026"
+language: fr
+only_build_toc_files: true
+execute:
+  execute_notebooks: "off"
+html:
+  use_repository_button: true
+  use_issues_button: false
+  use_edit_page_button: false
+  home_page_in_navbar: true
+  extra_footer: "Notebooks exécutés en mode {'rapide' if mode == 'fast' else 'complet'} ; chaque nombre a été calculé à la construction du site."
+repository:
+  url: {url}
+  branch: main
+  path_to_book: ""
+launch_buttons:
+  notebook_interface: jupyterlab
+  binderhub_url: "https://mybinder.org"
+  colab_url: "https://colab.research.google.com"
+parse:
+  myst_enable_extensions: [dollarmath, amsmath, colon_fence, html_image]
+sphinx:
+  config:
+    html_show_copyright: false
+    mathjax_path: "../mathjax/tex-chtml.js"
+    html_extra_path: ["_extra"]
+    html_favicon: "_extra/favicon.svg"
+    suppress_warnings: ["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"]
+    nb_merge_streams: true
+# {slug}
+"""
+
+
+def toc_yaml(notebooks: list[Path]) -> str:
+    lines = ["# Written by scripts/book.py.", "format: jb-book", "root: index", "parts:",
+             "  - caption: Les notebooks", "    chapters:"]
+    lines += [f"      - file: notebooks/{nb.stem}" for nb in notebooks]
+    lines += ["  - caption: Référence", "    chapters:", "      - file: donnees", "      - file: resultats"]
+    return "\n".join(lines) + "\n"
+
+
+def results_page(build: Path) -> str:
+    from course_utils import report
+
+    results = report.load_results(build / "results.json")
+    table = report.results_table(results) if results else "*Aucun résultat enregistré : lancez `make course`.*"
+    return ("# Résultats du cours\n\nLes métriques que chaque notebook a enregistrées (`report.record`) lors de "
+            "l'exécution qui a construit ce site, à côté des valeurs publiées et de leur source.\n\n" + table + "\n")
+
+
+def mathjax_static(dest: Path) -> None:
+    """MathJax 3 (es5 build), served by the site itself (from the ``django-static-mathjax`` wheel)."""
+    import mathjax
+
+    src = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if not (dest / "tex-chtml.js").is_file():
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("fast", "full"), default=os.environ.get("BOOK_MODE", "fast") or "fast")
+    parser.add_argument("--no-execute", action="store_true", help="fail rather than execute a notebook")
+    parser.add_argument("notebooks", nargs="*")
+    args = parser.parse_args(argv)
+
+    build = Path(os.environ.get("COURSE_BUILD_DIR") or ROOT / "build")
+    os.environ.setdefault("COURSE_BUILD_DIR", str(build))
+    notebooks = [Path(p).resolve() for p in args.notebooks] or sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+    src = build / "book-src"
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "notebooks").mkdir(parents=True)
+    print(f"==> executed notebooks ({args.mode} mode)", flush=True)
+    for nb in notebooks:
+        clean_notebook(executed_copy(nb, args.mode, build, not args.no_execute), src / "notebooks" / nb.name)
+    (src / "_extra").mkdir()
+    import plotly
+
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", src / "_extra" / "plotly.min.js")
+    (src / "_extra" / "favicon.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#579aca"/></svg>',
+        encoding="utf-8")
+
+    url = repository_url()
+    (src / "_config.yml").write_text(config_yaml(url, args.mode), encoding="utf-8")
+    (src / "_toc.yml").write_text(toc_yaml(notebooks), encoding="utf-8")
+    (src / "index.md").write_text(home_page((ROOT / "README.md").read_text(encoding="utf-8"),
+                                                  {nb.name for nb in notebooks}, url), encoding="utf-8")
+    (src / "donnees.md").write_text((ROOT / "data" / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    (src / "resultats.md").write_text(results_page(build), encoding="utf-8")
+    mathjax_static(src / "_extra" / "mathjax")
+    (src / "badges").mkdir()
+    for name, text, colour in BADGES.values():
+        (src / "badges" / name).write_text(badge_svg(text, colour), encoding="utf-8")
+
+    # Jupyter Book writes the Sphinx configuration; Sphinx builds with warnings as errors.
+    # sphinx-thebe (live code cells) is left out: it declares its settings twice on every
+    # page (a JavaScript error) and would load thebe from a CDN; Binder and Colab buttons remain.
+    bindir = Path(sys.executable).parent
+    subprocess.run([str(bindir / "jupyter-book"), "config", "sphinx", str(src)], check=True, cwd=ROOT)
+    with open(src / "conf.py", "a", encoding="utf-8") as f:
+        f.write("\nextensions = [e for e in extensions if e != 'sphinx_thebe']\n"
+                "html_context = {**globals().get('html_context', {}), 'default_mode': 'light'}  # an empty mode logs a console error\n")
+    out = build / "book" / "_build" / "html"
+    if out.exists():
+        shutil.rmtree(out)
+    print("==> sphinx-build (warnings are errors)", flush=True)
+    res = subprocess.run([str(bindir / "sphinx-build"), "-b", "html", "-W", "-n", "--keep-going", "-q",
+                          str(src), str(out)], cwd=ROOT)
+    if res.returncode != 0:
+        return res.returncode
+    print(f"site: {out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The course's website, checked in a real browser (headless Chromium driven by Playwright).
+
+Run by ``make test-book`` after ``scripts/book.py`` has built the site; the unit
+run deselects it (marker ``book``). A missing site or browser is a failure, not
+a skip: this test exists to check that the site is there and works.
+
+For every page: no JavaScript error and no failed request to the site itself;
+internal links resolve; every notebook page shows its figures (as many images as
+the executed notebook has PNG outputs), plotly figures are drawn and at least one
+shows a tooltip on hover; the Binder and Colab buttons point at the notebook's
+path; a full-page screenshot goes to ``build/book-screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import threading
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from course_utils.config import REPO_ROOT
+
+pytestmark = pytest.mark.book
+
+BUILD = Path(os.environ.get("COURSE_BUILD_DIR") or REPO_ROOT / "build")
+SITE = BUILD / "book" / "_build" / "html"
+SOURCES = BUILD / "book-src" / "notebooks"
+SHOTS = BUILD / "book-screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+
+
+def _pages() -> list[str]:
+    if not SITE.is_dir():
+        return ["<site not built>"]
+    skip = {"genindex.html", "search.html"}
+    return sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
+                  if "_static" not in p.parts and "_sources" not in p.parts and p.name not in skip)
+
+
+def _expected_figures(page: str) -> tuple[int, int]:
+    """(PNG images, plotly figures) in the executed notebook behind a page."""
+    nb_path = SOURCES / Path(page).with_suffix(".ipynb").name
+    if not page.startswith("notebooks/") or not nb_path.is_file():
+        return 0, 0
+    png = plotly = 0
+    for cell in json.loads(nb_path.read_text(encoding="utf-8"))["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            png += "image/png" in data
+            html = data.get("text/html", "")
+            html = "".join(html) if isinstance(html, list) else html
+            plotly += html.count('class="plotly-graph-div"')
+    return png, plotly
+
+
+@pytest.fixture(scope="module")
+def site_url():
+    assert SITE.is_dir() and (SITE / "index.html").is_file(), f"no site in {SITE}: run `make book` first"
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).is_file(), "Chromium is not installed (Debian package `chromium`)"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _find_tooltip(page, figure) -> bool:
+    """Move the mouse over a plotly figure's plot area until a hover label appears."""
+    drag = figure.query_selector(".nsewdrag")
+    if drag is None:
+        return False
+    figure.scroll_into_view_if_needed()
+    box = drag.bounding_box()
+    if not box:
+        return False
+    for fy in (0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95):
+        for fx in [i / 24 for i in range(1, 24)]:
+            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            if figure.query_selector(".hoverlayer .hovertext"):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_page(page_path, site_url, browser):
+    assert page_path != "<site not built>", f"no site in {SITE}: run `make book` first"
+    errors, failed, external = [], [], []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+    def route(r):
+        if r.request.url.startswith(site_url):
+            r.continue_()
+        else:  # the site must not need the network at view time
+            external.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("requestfailed", lambda req: failed.append(req.url) if req.url.startswith(site_url) else None)
+    page.on("response", lambda resp: failed.append(f"{resp.status} {resp.url}")
+            if resp.status >= 400 and resp.url.startswith(site_url) else None)
+    page.goto(f"{site_url}/{page_path}", wait_until="load")
+    page.wait_for_timeout(500)
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+
+    # figures
+    n_png, n_plotly = _expected_figures(page_path)
+    if n_png:
+        shown = page.eval_on_selector_all("div.cell_output img, div.output img", "els => els.length")
+        assert shown >= n_png, f"{page_path}: {shown} images shown, the notebook has {n_png} figures"
+    if n_plotly:
+        figures = page.query_selector_all(".plotly-graph-div")
+        drawn = [f for f in figures if f.query_selector(".main-svg")]
+        assert len(drawn) == n_plotly, f"{page_path}: {len(drawn)} of {n_plotly} plotly figures drawn"
+        assert any(_find_tooltip(page, f) for f in drawn[:3]), f"{page_path}: no plotly tooltip on hover"
+
+    # internal links resolve (files that exist on the site; anchors on the page)
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    for href in hrefs:
+        parts = urllib.parse.urlsplit(href)
+        if not href.startswith(site_url):
+            continue
+        target = SITE / urllib.parse.unquote(parts.path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        assert target.is_file(), f"{page_path}: broken link {href}"
+
+    # launch buttons point at this notebook
+    if page_path.startswith("notebooks/"):
+        nb = f"notebooks/{Path(page_path).stem}.ipynb"
+        binder = [h for h in hrefs if "mybinder.org/v2/gh/" in h]
+        colab = [h for h in hrefs if "colab.research.google.com/github/" in h]
+        assert binder and colab, f"{page_path}: no Binder or Colab link"
+        for h in binder + colab:
+            assert nb in urllib.parse.unquote(h), f"{page_path}: launch link {h} does not point at {nb}"
+        downloads = page.eval_on_selector_all("a[href$='.ipynb']", "els => els.map(e => e.href)")
+        assert any(d.startswith(site_url) and d.endswith(Path(page_path).stem + ".ipynb") for d in downloads), \
+            f"{page_path}: no download link for the notebook"
+
+    page.close()
+    assert not failed, f"{page_path}: failed requests to the site: {failed}"
+    assert not external, f"{page_path}: the page loads from the network at view time: {external}"
+    assert not errors, f"{page_path}: JavaScript errors: {errors}"
