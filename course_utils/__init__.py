@@ -14,16 +14,18 @@ report
     records each notebook's key results for the course results table.
 datasets
     one loader per dataset, real or simulated.
+physics
+    pure NumPy/awkward physics (jets, hillas, kinematics, resonances, dimuon), below datasets.
 jets
     jet observables, preprocessing and images from constituents (notebooks 02, 06).
-hillas
-    Cherenkov camera geometry, image cleaning and Hillas parameters (notebook 03a).
+cluster
+    a Dask cluster with the course's defaults, local or remote (notebook 01b).
 compression
     baseline tagger, pruning, quantization and deployment helpers (notebook 06).
 tfdata
     TFRecord writing and ``tf.data`` pipelines (notebook 04).
 
-``import course_utils`` is light: it imports neither torch nor TensorFlow, and
+``import course_utils`` is light: it imports neither torch, TensorFlow nor dask, and
 the sub-modules are loaded on first use.
 """
 
@@ -34,8 +36,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets",
-               "jets", "hillas", "compression", "tfdata")
+_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets", "physics",
+               "jets", "cluster", "compression", "tfdata")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]
 

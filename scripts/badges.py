@@ -19,6 +19,8 @@ NOTEBOOKS = {
     "00_introduction": ("Introduction : carte du cours, environnement, données", "20 min", "CPU", "MAGIC"),
     "01_cern_open_data": ("CERN Open Data : uproot, awkward, spectre dimuon de CMS", "1 h 30", "CPU",
                           "CMS Open Data (CC0) / simulation Pythia 8"),
+    "01b_cern_open_data_dask": ("CERN Open Data sur un cluster : la même analyse avec Dask", "45 min", "CPU",
+                                "CMS Open Data (CC0) / simulation Pythia 8, plusieurs fichiers"),
     "02_jet_tagging": ("Étiquetage de jets quark/gluon : des observables aux réseaux de particules", "2 h",
                        "CPU (GPU utile)", "Komiske et al. (Zenodo) / Pythia 8 + FastJet"),
     "03a_gamma_ray_preprocessing_ml": ("Astronomie gamma (1) : prétraitement et modèles classiques", "1 h 30",

@@ -133,17 +133,19 @@ def clean_notebook(src: Path, dest: Path) -> bool:
     for cell in nb.get("cells", []):
         if cell["cell_type"] == "markdown":
             cell["source"] = local_badges(_text(cell["source"]), "../")
-        for out in cell.get("outputs", []):
+        if cell["cell_type"] != "code":
+            continue
+        # plotly's notebook renderer embeds plotly.js in an output of its own: the site serves one copy
+        cell["outputs"] = [out for out in cell.get("outputs", []) if not (
+            "window.PlotlyConfig" in _text(out.get("data", {}).get("text/html", ""))
+            and "plotly-graph-div" not in _text(out.get("data", {}).get("text/html", "")))]
+        for out in cell["outputs"]:
             data = out.get("data", {})
             view = data.pop("application/vnd.jupyter.widget-view+json", None)
             if view is not None:
                 text = widget_text(view.get("model_id", ""), state)
                 if text:
                     data["text/plain"] = text
-            if "window.PlotlyConfig" in _text(data.get("text/html", "")) and "plotly-graph-div" not in _text(
-                    data.get("text/html", "")):
-                data.clear()  # plotly's notebook renderer embeds plotly.js here; the site serves its own copy
-                continue
             fig = data.pop("application/vnd.plotly.v1+json", None)
             if fig is not None:
                 data["text/html"] = pio.to_html(fig, include_plotlyjs="../plotly.min.js" if not has_plotly else False,

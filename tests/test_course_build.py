@@ -144,13 +144,15 @@ def _dry_run(repo: Path, target: str) -> list[str]:
 
 
 @pytest.mark.skipif(MAKE is None, reason="make is not installed")
-def test_make_test_is_lint_unit_notebooks(tmp_path):
+def test_make_test_is_lint_unit_notebooks_book(tmp_path):
     repo = _fake_venv(tmp_path)
     test = _dry_run(repo, "test")
-    expected = _dry_run(repo, "lint") + _dry_run(repo, "unit") + _dry_run(repo, "notebooks")
-    assert test == expected, "make test runs exactly the recipes of lint, unit and notebooks"
+    expected = (_dry_run(repo, "lint") + _dry_run(repo, "unit") + _dry_run(repo, "notebooks")
+                + _dry_run(repo, "test-book"))
+    assert test == expected, "make test runs exactly the recipes of lint, unit, notebooks and test-book"
     assert any("ruff check" in ln for ln in test) and any("lint-imports" in ln for ln in test)
-    assert any(ln.startswith("COURSE_FAST=1") and "--nbval-lax" in ln for ln in test)
+    assert any(ln.startswith("COURSE_FAST=1") and "tests/test_notebooks.py" in ln for ln in test)
+    assert any("scripts/book.py" in ln for ln in test) and any("tests/test_book.py" in ln for ln in test)
     fast = _dry_run(repo, "unit-fast")
     assert any('-m "not slow"' in ln or "-m 'not slow'" in ln for ln in fast)
     assert any("scripts/bench.py --full" in ln for ln in _dry_run(repo, "bench-full"))

@@ -111,7 +111,9 @@ def test_readme_and_catalogue_up_to_date():
 def test_catalogue_lists_every_dataset_module():
     from course_utils import datasets
 
-    modules = {p.stem for p in (ROOT / "course_utils" / "datasets").glob("*.py") if not p.stem.startswith("_")}
+    folder = ROOT / "course_utils" / "datasets"
+    modules = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
+    modules |= {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
     assert set(datasets.registry()) == modules & set(datasets.DATASETS)
     for name, info in datasets.registry().items():
         assert info.licence and info.citation and info.provenance, name
