@@ -29,6 +29,11 @@ NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path):
+    from nbclient.exceptions import CellExecutionError
+
     out_dir = config.build_dir() / "executed" / config.mode_name()
-    execute(path, out_dir, timeout=900)
+    try:
+        execute(path, out_dir, timeout=900)
+    except CellExecutionError as exc:  # the failing cell and its traceback, not nbclient's internals
+        pytest.fail(f"{path.name}: a cell failed (executed copy in {out_dir}):\n{exc}", pytrace=False)
     assert (out_dir / path.name).is_file()
