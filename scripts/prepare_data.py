@@ -17,8 +17,8 @@ def _arguments() -> dict[str, dict]:
     from course_utils import config
 
     return {
-        "magic": {"n_events": 19_020},  # 03a/03b: the size of the real file
-        "quark_gluon": {"n_jets": config.scale(full=40_000, fast=1_600)},  # 02 and 06
+        "magic": {"n": 19_020},  # 03a/03b: the size of the real file
+        "quark_gluon": {"n": config.scale(full=40_000, fast=1_600)},  # 02 and 06
         "brain_mri": {"image_size": config.scale(full=64, fast=48)},  # 05
     }
 
