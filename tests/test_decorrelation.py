@@ -118,3 +118,41 @@ def test_significance_with_uncertainty_hand_worked():
 def test_significance_with_uncertainty_refuses_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         asimov_significance_with_uncertainty(*args)
+
+
+def test_background_shift_by_hand():
+    from course_utils.metrics.systematics import background_shift
+
+    # Nominal: signal scores 0.1..1.0 (10 values), background 0.02..0.92; alternative: background shifted up.
+    sig = np.linspace(0.1, 1.0, 10)
+    bkg = np.linspace(0.0, 0.9, 10) + 0.02
+    y = np.r_[np.ones(10), np.zeros(10)]
+    out = background_shift(y, np.r_[sig, bkg], y, np.r_[sig, bkg + 0.1], signal_efficiency=0.5)
+    assert out["threshold"] == pytest.approx(np.quantile(sig, 0.5))   # 0.55
+    assert out["eps_s_nominal"] == 0.5 and out["eps_b_nominal"] == 0.4  # 0.62, 0.72, 0.82, 0.92
+    assert out["eps_b_alternative"] == 0.5 and out["relative_shift"] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="both needed"):
+        background_shift(np.ones(3), [0.1, 0.2, 0.3], y, np.r_[sig, bkg])
+
+
+def test_significance_scan_matches_a_direct_computation():
+    from course_utils.metrics.systematics import significance_scan
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 4000)
+    score = np.clip(rng.normal(0.35 + 0.3 * y, 0.15), 0, 1)
+    score_alt = np.clip(score + 0.05 * (y == 0), 0, 1)  # the background moves up in the other setting
+    scan = significance_scan(y, score, y, score_alt, n_signal=100, n_background=1000, n_thresholds=20)
+    k = scan["best"]
+    t = scan["threshold"][k]
+    s = 100 * (score[y == 1] >= t).mean()
+    b = 1000 * (score[y == 0] >= t).mean()
+    sigma = 1000 * abs((score_alt[y == 0] >= t).mean() - (score[y == 0] >= t).mean())
+    assert scan["best_z_syst"] == pytest.approx(asimov_significance_with_uncertainty(s, b, sigma))
+    assert scan["best_z_syst"] == pytest.approx(scan["z_syst"].max())
+    assert (scan["z_syst"] <= scan["z_stat"] + 1e-12).all()  # a systematic never helps
+    # Without any shift, the systematic vanishes.
+    same = significance_scan(y, score, y, score, n_thresholds=20)
+    np.testing.assert_allclose(same["z_syst"], same["z_stat"])
+    with pytest.raises(ValueError, match="no threshold keeps"):
+        significance_scan(y[:20], score[:20], y[:20], score[:20], min_background_events=100)
