@@ -231,6 +231,14 @@ def test_herwig_files_are_a_second_published_source(data_dir, http_server, monke
     np.testing.assert_array_equal(y, np.concatenate([arrays[0][1], arrays[1][1][:2]]))
 
 
+def test_simulation_needs_an_explicit_size(data_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(ValueError, match="explicit number of jets"):
+        quark_gluon.load("simulated", verbose=False)
+    with pytest.raises(ValueError, match="explicit number of jets"):
+        quark_gluon.load("auto", verbose=False)  # offline: falls back to the simulation, which needs n
+
+
 def test_herwig_offline_has_no_simulated_fallback(data_dir, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     with pytest.raises(DataUnavailableError, match="no simulation"):

@@ -205,7 +205,8 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     source : {"auto", "real", "simulated"}
         ``"auto"``: the published files if cached or downloadable, else the simulation.
     n
-        Number of jets (``None``: 100,000, one published file). Published: the
+        Number of jets (``None``: 100,000, one published file; the simulation
+        needs an explicit ``n``, 100,000 jets take about an hour on 2 cores). Published: the
         first ``n`` jets of the files (about half quarks); simulation:
         ``ceil(n/2)`` quark and ``floor(n/2)`` gluon jets, shuffled.
     seed
@@ -237,6 +238,7 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     DataUnavailableError
         The published files cannot be had (``source="real"``, or Herwig).
     """
+    n_given = n
     n = _check_n(n)
     _files(generator)
     extra = simulation.check_settings(settings)
@@ -250,6 +252,9 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
                          "setting instead (settings={'TimeShower:alphaSvalue': ...})")
 
     def simulated() -> Dataset:
+        if n_given is None:
+            raise ValueError("the course's simulation needs an explicit number of jets: load(..., n=2000) "
+                             "(100,000 jets, the size of one published file, take about an hour on 2 cores)")
         return simulation.simulate(n, seed=seed, settings=extra, setup=setup, verbose=verbose)
 
     return load_with_fallback(INFO.name, source, lambda: _load_real(n, generator, verbose),
