@@ -33,6 +33,8 @@ NOTEBOOKS = {
                             "CPU (GPU utile)", "Kaggle (CC0) / images synthétiques"),
     "06_model_compression": ("Compression de modèles : élagage, quantification, distillation", "1 h 30", "CPU",
                              "jets quark/gluon"),
+    "10_systematics_adversarial": ("Incertitudes systématiques : pivot adversarial, inversion du gradient, DisCo",
+                                   "2 h", "CPU", "jets quark/gluon (Pythia/Herwig, Zenodo) / Pythia 8, α_s varié"),
 }
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import jets
+from course_utils.physics import jets
 
 
 def jet(*particles, pad_to=None):

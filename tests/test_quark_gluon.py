@@ -1,17 +1,20 @@
-"""The quark/gluon loader (read, checksum path against a local HTTP server) and the Pythia generator."""
+"""The quark/gluon dataset: formats (read/write), the loader (checksum path against a local HTTP server,
+Pythia and Herwig files) and the Pythia generator with its settings (nuisance parameters)."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import io
+import json
 import socket
 
 import numpy as np
 import pytest
 
 from course_utils.datasets import DataUnavailableError, RemoteFile, quark_gluon
-from course_utils.datasets import quark_gluon_sim as sim
+from course_utils.datasets.quark_gluon import formats
+from course_utils.datasets.quark_gluon import simulation as sim
 
 
 def tiny_arrays(n=6, m=5, seed=0):
@@ -88,6 +91,43 @@ def test_read_refuses_bad_content(tmp_path, mutate, match):
 
 # --------------------------------------------------------------------------- registry
 
+def test_write_then_read_roundtrip(tmp_path):
+    X, y = tiny_arrays(n=8, m=6, seed=4)
+    path = formats.write((X, y), tmp_path / "QG_jets_course.npz")
+    X2, y2 = formats.read(path)
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
+    with np.load(path) as f:  # the published layout: exactly X and y
+        assert sorted(f.files) == ["X", "y"] and f["X"].dtype == np.float64
+
+
+def test_read_first_n_jets_trims_the_padding(tmp_path):
+    X = np.zeros((3, 5, 4))
+    X[0, :2] = [[50, 0.1, 1, 211], [20, 0.0, 1, 22]]
+    X[1, :5] = [[10, 0.1, 1, 22]] * 5
+    X[2, :1] = [[70, 0.1, 1, 211]]
+    path = formats.write((X, np.array([1, 0, 1])), tmp_path / "QG.npz")
+    X2, y2 = formats.read(path, n=1)
+    assert X2.shape == (1, 2, 4) and y2.tolist() == [1]
+    np.testing.assert_array_equal(X2[0], X[0, :2])
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        formats.read(path, n=0)
+
+
+@pytest.mark.parametrize("data, name, match", [
+    ((np.ones((2, 3)), np.array([0, 1])), "a.npz", r"shape \(n_jets, n_particles, 4\)"),
+    ((tiny_arrays()[0], np.array([0, 1])), "a.npz", "to match X"),
+    ((tiny_arrays()[0], np.full(6, 2)), "a.npz", "1 \\(quark\\) or 0"),
+    ((tiny_arrays()[0][..., :3], tiny_arrays()[1]), "a.npz", "no PDG id column"),
+    (tiny_arrays(), "a.csv", "npz"),
+    ((np.ones((2, 3, 4)),), "a.npz", "pair"),
+])
+def test_write_refuses_bad_data(tmp_path, data, name, match):
+    with pytest.raises(ValueError, match=match):
+        formats.write(data, tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
 def test_registry_lists_the_twenty_files():
     files = quark_gluon.FILES
     assert len(files) == 20 and files[0].name == "QG_jets.npz" and files[19].name == "QG_jets_19.npz"
@@ -98,17 +138,44 @@ def test_registry_lists_the_twenty_files():
     assert len(quark_gluon.files_needed(100_001)) == 2
     with pytest.raises(ValueError, match="exceeds"):
         quark_gluon.files_needed(2_000_001)
+    assert quark_gluon.INFO.made_by.startswith("Monte Carlo: Pythia 8.226")
+
+
+def test_registry_lists_the_twenty_herwig_files():
+    files = quark_gluon.HERWIG_FILES
+    assert [f.name for f in files] == [f"QG_jets_herwig_{k}.npz" for k in range(20)]
+    assert len({f.sha256 for f in files} | {f.sha256 for f in quark_gluon.FILES}) == 40
+    assert all(f.urls[0].startswith("https://zenodo.org/record/3066475/files/") for f in files)
+    # energyflow's qg_jets.json, "herwig" / "nobc", first and last sha256
+    assert files[0].sha256.startswith("0527349778c0ab2f") and files[19].sha256.startswith("94975b3d99986848")
+    assert quark_gluon.files_needed(150_000, "herwig") == files[:2]
+    assert set(files) <= set(quark_gluon.INFO.files)
+    with pytest.raises(ValueError, match="unknown generator"):
+        quark_gluon.files_needed(10, "sherpa")
 
 
 @pytest.mark.parametrize("n", [0, -5, 2.5, True, "10"])
 def test_load_refuses_bad_counts(n):
-    with pytest.raises(ValueError, match="n_jets"):
-        quark_gluon.load("real", n_jets=n)
+    with pytest.raises(ValueError, match="n must"):
+        quark_gluon.load("real", n=n)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"source": "real", "settings": {"TimeShower:alphaSvalue": 0.12}}, "source='simulated'"),
+    ({"source": "auto", "settings": {"TimeShower:alphaSvalue": 0.12}}, "source='simulated'"),
+    ({"source": "simulated", "generator": "herwig"}, "simulates Pythia only"),
+    ({"source": "auto", "generator": "sherpa"}, "unknown generator"),
+    ({"source": "elsewhere"}, "unknown source"),
+])
+def test_load_refuses_inconsistent_options(kwargs, match, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(ValueError, match=match):
+        quark_gluon.load(n=10, verbose=False, **kwargs)
 
 
 def test_pad_stacks_different_widths():
     a, b = np.ones((2, 3, 4)), 2 * np.ones((1, 5, 4))
-    out = quark_gluon.pad([a, b])
+    out = formats.pad([a, b])
     assert out.shape == (3, 5, 4) and (out[:2, 3:] == 0).all() and (out[2] == 2).all()
 
 
@@ -120,10 +187,11 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve_two_files(http_server, monkeypatch, *, corrupt_second=False, urls=None):
+def _serve_two_files(http_server, monkeypatch, *, corrupt_second=False, urls=None, herwig=False):
     """Two tiny files served locally, registered in place of the real ones."""
     files, arrays = [], []
-    for k, name in enumerate(("QG_jets.npz", "QG_jets_1.npz")):
+    names = ("QG_jets_herwig_0.npz", "QG_jets_herwig_1.npz") if herwig else ("QG_jets.npz", "QG_jets_1.npz")
+    for k, name in enumerate(names):
         X, y = tiny_arrays(n=4, m=3 + 2 * k, seed=k)
         data = npz_bytes(X=X, y=y)
         (http_server.root / name).write_bytes(data)
@@ -133,7 +201,7 @@ def _serve_two_files(http_server, monkeypatch, *, corrupt_second=False, urls=Non
         file_urls = urls(name) if urls else (f"{http_server.url}/{name}",)
         files.append(RemoteFile(name=name, urls=file_urls, sha256=digest))
         arrays.append((X, y))
-    monkeypatch.setattr(quark_gluon, "FILES", tuple(files))
+    monkeypatch.setattr(quark_gluon, "HERWIG_FILES" if herwig else "FILES", tuple(files))
     monkeypatch.setattr(quark_gluon, "JETS_PER_FILE", 4)
     return arrays
 
@@ -141,23 +209,47 @@ def _serve_two_files(http_server, monkeypatch, *, corrupt_second=False, urls=Non
 @pytest.mark.network
 def test_real_path_downloads_only_the_files_needed(data_dir, http_server, monkeypatch):
     arrays = _serve_two_files(http_server, monkeypatch)
-    ds = quark_gluon.load("real", n_jets=3, verbose=False)
+    ds = quark_gluon.load("real", n=3, verbose=False)
     X, y = ds.data
     assert ds.source == "real" and X.shape[0] == 3
     np.testing.assert_array_equal(X, arrays[0][0][:3, :X.shape[1]])
     assert [h for h in http_server.hits] == ["/QG_jets.npz"]  # the second file was not needed
     assert (data_dir / "real" / "quark_gluon" / "QG_jets.npz").is_file()
     # Six jets span both files; the first comes from the cache, the arrays are padded to the wider file.
-    X, y = quark_gluon.load("real", n_jets=6, verbose=False).data
+    X, y = quark_gluon.load("real", n=6, verbose=False).data
     assert X.shape == (6, 5, 4) and http_server.hits == ["/QG_jets.npz", "/QG_jets_1.npz"]
     np.testing.assert_array_equal(y, np.concatenate([arrays[0][1], arrays[1][1][:2]]))
+
+
+@pytest.mark.network
+def test_herwig_files_are_a_second_published_source(data_dir, http_server, monkeypatch):
+    arrays = _serve_two_files(http_server, monkeypatch, herwig=True)
+    ds = quark_gluon.load("real", n=6, generator="herwig", verbose=False)
+    X, y = ds.data
+    assert ds.source == "real" and ds.details["generator"] == "herwig" and "Herwig" in ds.provenance
+    assert http_server.hits == ["/QG_jets_herwig_0.npz", "/QG_jets_herwig_1.npz"]
+    np.testing.assert_array_equal(y, np.concatenate([arrays[0][1], arrays[1][1][:2]]))
+
+
+def test_simulation_needs_an_explicit_size(data_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(ValueError, match="explicit number of jets"):
+        quark_gluon.load("simulated", verbose=False)
+    with pytest.raises(ValueError, match="explicit number of jets"):
+        quark_gluon.load("auto", verbose=False)  # offline: falls back to the simulation, which needs n
+
+
+def test_herwig_offline_has_no_simulated_fallback(data_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(DataUnavailableError, match="no simulation"):
+        quark_gluon.load("auto", n=4, generator="herwig", verbose=False)
 
 
 @pytest.mark.network
 def test_wrong_checksum_is_refused(data_dir, http_server, monkeypatch):
     _serve_two_files(http_server, monkeypatch, corrupt_second=True)
     with pytest.raises(DataUnavailableError, match="QG_jets_1.npz"):
-        quark_gluon.load("real", n_jets=6, verbose=False)
+        quark_gluon.load("real", n=6, verbose=False)
     assert not (data_dir / "real" / "quark_gluon" / "QG_jets_1.npz").exists()
 
 
@@ -167,7 +259,7 @@ def test_corrupt_cached_file_is_fetched_again(data_dir, http_server, monkeypatch
     cached = data_dir / "real" / "quark_gluon" / "QG_jets.npz"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"truncated")
-    X, _ = quark_gluon.load("real", n_jets=2, verbose=False).data
+    X, _ = quark_gluon.load("real", n=2, verbose=False).data
     np.testing.assert_array_equal(X, arrays[0][0][:2, :X.shape[1]])
 
 
@@ -179,7 +271,7 @@ def test_course_mirror_is_tried_first(data_dir, http_server, monkeypatch):
     for name in ("QG_jets.npz", "QG_jets_1.npz"):
         (http_server.root / name).rename(http_server.root / "quark_gluon" / name)
     monkeypatch.setenv("COURSE_DATA_MIRROR", http_server.url)
-    X, _ = quark_gluon.load("real", n_jets=2, verbose=False).data
+    X, _ = quark_gluon.load("real", n=2, verbose=False).data
     assert X.shape[0] == 2 and http_server.hits == ["/quark_gluon/QG_jets.npz"]
 
 
@@ -188,11 +280,11 @@ def test_offline_auto_falls_back_to_the_simulation(data_dir, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_WORKERS", "1")
     with pytest.raises(DataUnavailableError, match="COURSE_OFFLINE"):
-        quark_gluon.load("real", n_jets=4, verbose=False)
-    ds = quark_gluon.load("auto", n_jets=4, seed=3, verbose=False)
+        quark_gluon.load("real", n=4, verbose=False)
+    ds = quark_gluon.load("auto", n=4, seed=3, verbose=False)
     X, y = ds.data
     assert ds.source == "simulated" and X.shape[0] == 4 and sorted(y.tolist()) == [0, 0, 1, 1]
-    again = quark_gluon.load("simulated", n_jets=4, seed=3, verbose=False)
+    again = quark_gluon.load("simulated", n=4, seed=3, verbose=False)
     assert again.path == ds.path  # read from the cache
     np.testing.assert_array_equal(again.data[0], X)
 
@@ -201,12 +293,12 @@ def test_offline_auto_falls_back_to_the_simulation(data_dir, monkeypatch):
 
 @pytest.fixture(scope="module")
 def generated():
-    return sim.simulate(60, seed=11, chunk_size=20, workers=1)
+    return sim.generate(60, seed=11, chunk_size=20, workers=1)
 
 
 @pytest.mark.slow
 def test_generator_format(generated, tmp_path):
-    from course_utils import jets
+    from course_utils.physics import jets
 
     X, y = generated["X"], generated["y"]
     assert X.ndim == 3 and X.shape[0] == 60 and X.shape[2] == 4 and y.sum() == 30
@@ -220,8 +312,7 @@ def test_generator_format(generated, tmp_path):
     mask = pt > 0
     dphi = np.where(mask, X[..., 2] - kin["phi"].to_numpy()[:, None], 0)
     assert (np.abs(dphi) < np.pi).all(), "phi within pi of the jet"
-    path = tmp_path / "QG_jets_sim.npz"
-    np.savez_compressed(path, X=X, y=y)
+    path = formats.write((X, y), tmp_path / "QG_jets_sim.npz")
     X2, y2 = quark_gluon.read(path)  # the reader accepts it: same format, known PDG ids
     np.testing.assert_array_equal(X2, X)
 
@@ -237,24 +328,104 @@ def test_generator_physics_quarks_have_fewer_constituents(generated):
 
 @pytest.mark.slow
 def test_generator_is_deterministic():
-    a = sim.simulate(4, seed=5, chunk_size=2, workers=1)
-    b = sim.simulate(4, seed=5, chunk_size=2, workers=1)
+    settings = {"TimeShower:alphaSvalue": 0.12}
+    a = sim.generate(4, seed=5, chunk_size=2, workers=1, settings=settings)
+    b = sim.generate(4, seed=5, chunk_size=2, workers=1, settings=dict(settings))
     np.testing.assert_array_equal(a["X"], b["X"])
-    c = sim.simulate(4, seed=6, chunk_size=2, workers=1)
+    c = sim.generate(4, seed=6, chunk_size=2, workers=1, settings=settings)
     assert not np.array_equal(a["X"][..., 0], c["X"][..., 0])
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"n_jets": -3}, "n_jets must be >= 1"),
-    ({"n_jets": 0}, "n_jets must be >= 1"),
-    ({"n_jets": 10, "seed": -1}, "seed must be >= 0"),
-    ({"n_jets": 10, "chunk_size": 0}, "chunk_size"),
-    ({"n_jets": 10, "settings": dataclasses.replace(sim.DEFAULT, jet_pt_min=550, jet_pt_max=500)}, "is empty"),
-    ({"n_jets": 10, "settings": dataclasses.replace(sim.DEFAULT, jet_pt_min=500, jet_pt_max=500)}, "is empty"),
-    ({"n_jets": 10, "settings": dataclasses.replace(sim.DEFAULT, pthat_gluon=(600, 500))}, "pthat_gluon"),
-    ({"n_jets": 10, "settings": dataclasses.replace(sim.DEFAULT, pthat_quark=(2000, 3000))}, "cannot produce"),
-    ({"n_jets": 10, "settings": dataclasses.replace(sim.DEFAULT, jet_r=0)}, "jet_r"),
+    ({"n": -3}, "n must be >= 1"),
+    ({"n": 0}, "n must be >= 1"),
+    ({"n": 10, "seed": -1}, "seed must be >= 0"),
+    ({"n": 10, "chunk_size": 0}, "chunk_size"),
+    ({"n": 10, "setup": dataclasses.replace(sim.DEFAULT, jet_pt_min=550, jet_pt_max=500)}, "is empty"),
+    ({"n": 10, "setup": dataclasses.replace(sim.DEFAULT, jet_pt_min=500, jet_pt_max=500)}, "is empty"),
+    ({"n": 10, "setup": dataclasses.replace(sim.DEFAULT, pthat_gluon=(600, 500))}, "pthat_gluon"),
+    ({"n": 10, "setup": dataclasses.replace(sim.DEFAULT, pthat_quark=(2000, 3000))}, "cannot produce"),
+    ({"n": 10, "setup": dataclasses.replace(sim.DEFAULT, jet_r=0)}, "jet_r"),
 ])
-def test_generator_refuses_impossible_settings(kwargs, match):
+def test_generator_refuses_impossible_setups(kwargs, match):
+    for fn in (sim.generate, sim.simulate):
+        with pytest.raises(ValueError, match=match):
+            fn(**kwargs)
+
+
+# --------------------------------------------------------------------------- settings (nuisance parameters)
+
+@pytest.mark.parametrize("settings, match", [
+    ({"TimeShower:alphaSvalue": 0.9}, "refused"),          # out of Pythia's range [0.06, 0.25]
+    ({"TimeShower:noSuchThing": 1.0}, "refused"),
+    ({"alphaS": 0.12}, "look like"),
+    ({"TimeShower:alphaSvalue": float("nan")}, "finite number"),
+    ({"TimeShower:alphaSvalue": [0.1]}, "finite number"),
+    ({"Random:seed": 3}, "set by the course"),
+    ({"PhaseSpace:pTHatMin": 100.0}, "set by the course"),
+    ({"hadronlevel:all": False}, "set by the course"),
+    ([("TimeShower:alphaSvalue", 0.12)], "must be a dict"),
+])
+def test_check_settings_refuses_bad_settings(settings, match):
     with pytest.raises(ValueError, match=match):
-        sim.simulate(**kwargs)
+        sim.check_settings(settings)
+
+
+def test_check_settings_normalises():
+    assert sim.check_settings(None) == {} and sim.check_settings({}) == {}
+    out = sim.check_settings({"TimeShower:alphaSvalue": np.float64(0.15), "StringZ:aLund": 0.9})
+    assert out == {"StringZ:aLund": 0.9, "TimeShower:alphaSvalue": 0.15}
+    assert list(out) == ["StringZ:aLund", "TimeShower:alphaSvalue"] and type(out["TimeShower:alphaSvalue"]) is float
+
+
+def _fake_generate(calls):
+    def generate(n, *, seed, settings, setup, chunk_size, workers):
+        calls.append(settings)
+        X, y = tiny_arrays(n=n, m=3, seed=seed)
+        return {"X": X, "y": y, "stats": {"wall_seconds": 1.0, "jets_per_second": float(n), "acceptance_quark": 0.3,
+                                          "acceptance_gluon": 0.3}}
+    return generate
+
+
+def test_nominal_cache_key_is_unchanged_and_settings_get_their_own(data_dir, monkeypatch):
+    calls = []
+    monkeypatch.setattr(sim, "generate", _fake_generate(calls))
+    nominal = sim.simulate(6, seed=42, verbose=False)
+    # The key that the first release used for the nominal sample (notebooks 02 and 06 keep their caches).
+    old = {"version": "1", "n_jets": 6, "seed": 42, "settings": {
+        "ecm": 14000.0, "jet_r": 0.4, "jet_pt_min": 500.0, "jet_pt_max": 550.0, "jet_y_max": 1.7,
+        "pthat_quark": (490.0, 600.0), "pthat_gluon": (500.0, 600.0), "mpi": True, "hadronisation": True}}
+    key = hashlib.sha256(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    assert nominal.path.parent == data_dir / "simulated" / "quark_gluon" / key
+    assert sim.simulate(6, seed=42, settings={}, verbose=False).path == nominal.path
+    varied = sim.simulate(6, seed=42, settings={"TimeShower:alphaSvalue": 0.15}, verbose=False)
+    again = sim.simulate(6, seed=42, settings={"TimeShower:alphaSvalue": 0.15}, verbose=False)
+    assert varied.path != nominal.path and again.path == varied.path
+    assert calls == [{}, {"TimeShower:alphaSvalue": 0.15}]  # each generated once, then read from the cache
+    assert varied.details["settings"] == {"TimeShower:alphaSvalue": 0.15}
+    assert varied.details["generation"]["jets_per_second"] == 6.0
+    manifest = json.loads((varied.path.parent / "manifest.json").read_text())
+    assert manifest["params"]["pythia_settings"] == {"TimeShower:alphaSvalue": 0.15}
+
+
+def test_load_simulated_passes_the_settings(data_dir, monkeypatch):
+    calls = []
+    monkeypatch.setattr(sim, "generate", _fake_generate(calls))
+    ds = quark_gluon.load("simulated", n=4, settings={"TimeShower:alphaSvalue": 0.12}, verbose=False)
+    assert ds.source == "simulated" and calls == [{"TimeShower:alphaSvalue": 0.12}] and len(ds.data[1]) == 4
+    assert "TimeShower:alphaSvalue=0.12" in ds.provenance
+
+
+@pytest.mark.slow
+def test_shower_alpha_s_changes_the_multiplicity():
+    """Two samples differing only by the shower's alpha_s: more radiation, more constituents (a test that can fail)."""
+    from scipy.stats import mannwhitneyu
+
+    low = sim.generate(80, seed=3, chunk_size=40, workers=1, settings={"TimeShower:alphaSvalue": 0.10})
+    high = sim.generate(80, seed=3, chunk_size=40, workers=1, settings={"TimeShower:alphaSvalue": 0.17})
+    n_low, n_high = ((d["X"][..., 0] > 0).sum(1) for d in (low, high))
+    # Same class content (40 quark, 40 gluon jets) in both samples; only the shower coupling differs.
+    assert low["y"].sum() == high["y"].sum() == 40
+    p = mannwhitneyu(n_high, n_low, alternative="greater").pvalue
+    assert p < 1e-4, f"multiplicity {n_low.mean():.1f} -> {n_high.mean():.1f}, p = {p:.2g}"
+    assert n_high.mean() > 1.15 * n_low.mean()

@@ -1,7 +1,8 @@
 """The course's own quark and gluon jets: Pythia 8 events clustered with FastJet.
 
 It reproduces the generation of the Komiske-Metodiev-Thaler dataset
-(:mod:`course_utils.datasets.quark_gluon`):
+(:mod:`course_utils.datasets.quark_gluon`), written in the published layout
+(:mod:`course_utils.datasets.quark_gluon.formats`):
 
 * pp collisions at sqrt(s) = 14 TeV, default Pythia tune, hadronisation and
   multi-parton interactions on;
@@ -30,6 +31,14 @@ C++). Chunks of jets run in parallel, one worker per core, each with its own
 seed derived from the user's seed: the output does not depend on the number
 of workers.
 
+Nuisance parameters: ``settings`` is a dict of extra Pythia settings applied
+after the course's own (for example ``{"TimeShower:alphaSvalue": 0.118}``, the
+strong coupling of the final-state shower, or ``{"StringZ:aLund": 0.9}``, a
+parameter of the Lund string fragmentation). Two samples with the same seed
+and different ``settings`` differ only by those settings (notebook 10). The
+settings are part of the cache key; without them the key is the one of the
+nominal sample (notebooks 02 and 06).
+
 References: T. Sjöstrand et al., *A comprehensive guide to the physics and
 usage of PYTHIA 8.3*, SciPost Phys. Codebases 8 (2022); M. Cacciari, G. P.
 Salam, G. Soyez, *FastJet user manual*, Eur. Phys. J. C 72 (2012) 1896
@@ -39,8 +48,10 @@ Salam, G. Soyez, *FastJet user manual*, Eur. Phys. J. C 72 (2012) 1896
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,12 +60,15 @@ import numpy as np
 
 from course_utils.datasets._cache import cached_simulation, parallel_map
 from course_utils.datasets._registry import Dataset
+from course_utils.datasets.quark_gluon import formats
 
-__all__ = ["Settings", "DEFAULT", "FILE_NAME", "generate", "simulate", "load_simulated", "generate_chunk",
-           "benchmark"]
+__all__ = ["Setup", "DEFAULT", "FILE_NAME", "RESERVED", "simulate", "generate", "generate_chunk",
+           "check_settings", "benchmark"]
 
 #: Name of the file written in the simulation's cache folder.
 FILE_NAME = "QG_jets_simulated.npz"
+#: Generation statistics written beside it (jets per second, acceptance).
+STATS_NAME = "generation.json"
 #: Bump when the generator's output changes (invalidates old caches).
 VERSION = "1"
 
@@ -63,8 +77,8 @@ _PROCESSES = {1: "WeakBosonAndParton:qg2gmZq", 0: "WeakBosonAndParton:qqbar2gmZg
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Physics settings of the generation (defaults: the published sample's).
+class Setup:
+    """Process, selection and switches of the generation (defaults: the published sample's).
 
     ``pthat_quark`` and ``pthat_gluon`` are the partonic pT windows (GeV) per
     class; gluon jets lose more pT out of the cone, hence their window sits higher.
@@ -80,7 +94,7 @@ class Settings:
     mpi: bool = True
     hadronisation: bool = True
 
-    def validate(self) -> Settings:
+    def validate(self) -> Setup:
         """Return ``self``, or raise ``ValueError`` on impossible settings."""
         if not self.ecm > 0:
             raise ValueError(f"ecm must be > 0 GeV, got {self.ecm}")
@@ -106,10 +120,64 @@ class Settings:
         return self.pthat_quark if label == 1 else self.pthat_gluon
 
 
-DEFAULT = Settings()
+DEFAULT = Setup()
+
+#: Pythia settings that the course sets itself (process, selection, seed): ``settings`` cannot change them.
+RESERVED = ("Beams:", "PhaseSpace:pTHat", "WeakBosonAndParton:", "WeakZ0:gmZmode", "23:", "PDFinProcess:",
+            "PartonLevel:MPI", "HadronLevel:all", "Random:", "Print:", "Next:")
 
 
-def _pythia(label: int, seed: int, settings: Settings) -> Any:
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validate extra Pythia settings and return them as a sorted dict.
+
+    Parameters
+    ----------
+    settings
+        ``{"TimeShower:alphaSvalue": 0.118, ...}``: names as in the Pythia
+        manual, values numbers, booleans (``on``/``off``) or words.
+
+    Raises
+    ------
+    ValueError
+        Not a mapping, a name without ``:``, a value that is not a number, a
+        boolean or a string, a setting the course sets itself (:data:`RESERVED`),
+        or a name or value that Pythia refuses (unknown, out of range).
+    """
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping):
+        raise ValueError(f"settings must be a dict of Pythia settings such as {{'TimeShower:alphaSvalue': 0.118}}, "
+                         f"got {type(settings).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if not isinstance(key, str) or ":" not in key:
+            raise ValueError(f"Pythia setting names look like 'TimeShower:alphaSvalue', got {key!r}")
+        if isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        if not isinstance(value, (bool, int, float, str)) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"the value of {key} must be a finite number, a boolean or a word, got {value!r}")
+        if any(key.lower().startswith(r.lower()) for r in RESERVED):
+            raise ValueError(f"{key} is set by the course's generator itself (process, selection, seed): "
+                             f"settings may not change {RESERVED}")
+        out[key.strip()] = value
+    if out:
+        import pythia8mc
+
+        py = pythia8mc.Pythia("", False)
+        for key, value in out.items():
+            if not py.readString(f"{key} = {_format(value)}"):
+                raise ValueError(f"Pythia refused the setting {key} = {_format(value)!r} (unknown name, or a value "
+                                 "out of its allowed range: see the Pythia manual and the message above)")
+    return dict(sorted(out.items()))
+
+
+def _pythia(label: int, seed: int, settings: Setup, extra: Mapping[str, Any]) -> Any:
     import pythia8mc
 
     lo, hi = settings.pthat(label)
@@ -128,6 +196,7 @@ def _pythia(label: int, seed: int, settings: Settings) -> Any:
         "Random:setSeed = on",
         f"Random:seed = {seed}",
         "Print:quiet = on",
+        *(f"{key} = {_format(value)}" for key, value in extra.items()),
     ]
     for cmd in commands:
         if not py.readString(cmd):
@@ -150,7 +219,7 @@ def _quiet_fastjet() -> None:
 _FASTJET_QUIET = False
 
 
-def _cluster_leading(events: Any, settings: Settings) -> tuple[np.ndarray, list[np.ndarray]]:
+def _cluster_leading(events: Any, settings: Setup) -> tuple[np.ndarray, list[np.ndarray]]:
     """Leading anti-kT jet of each event; returns (accepted event indices, constituents per accepted jet)."""
     import awkward as ak
     import fastjet
@@ -196,13 +265,14 @@ def _cluster_leading(events: Any, settings: Settings) -> tuple[np.ndarray, list[
     return accepted, out
 
 
-def generate_chunk(task: tuple[int, int, int, Settings]) -> dict[str, Any]:
+def generate_chunk(task: tuple[int, int, int, Setup, dict[str, Any]]) -> dict[str, Any]:
     """Generate ``n`` accepted jets of one class with one seed (a worker's task).
 
     Parameters
     ----------
     task
-        ``(label, n, pythia_seed, settings)``; label 1 = quark, 0 = gluon.
+        ``(label, n, pythia_seed, setup, settings)``; label 1 = quark, 0 = gluon;
+        ``settings`` the extra Pythia settings (already checked).
 
     Returns
     -------
@@ -210,9 +280,9 @@ def generate_chunk(task: tuple[int, int, int, Settings]) -> dict[str, Any]:
         ``X`` (n, M, 4) float64, ``n_events`` generated, ``seconds`` (wall) and
         ``cpu_seconds`` (this process's CPU time) spent, Pythia's initialisation included.
     """
-    label, n, seed, settings = task
+    label, n, seed, settings, extra = task
     start, cpu = time.perf_counter(), time.process_time()
-    py = _pythia(label, seed, settings)
+    py = _pythia(label, seed, settings, extra)
     jets: list[np.ndarray] = []
     n_events = 0
     acceptance = 0.3  # first guess, updated as we go
@@ -250,88 +320,125 @@ def _check_count(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-def simulate(n_jets: int, *, seed: int = 42, settings: Settings = DEFAULT, chunk_size: int = 400,
-             workers: int | None = None) -> dict[str, Any]:
-    """Generate ``n_jets`` jets (no cache): ``ceil(n/2)`` quark and ``floor(n/2)`` gluon jets, shuffled.
+def generate(n: int, *, seed: int = 42, settings: Mapping[str, Any] | None = None, setup: Setup = DEFAULT,
+             chunk_size: int = 400, workers: int | None = None) -> dict[str, Any]:
+    """Generate ``n`` jets now (no cache): ``ceil(n/2)`` quark and ``floor(n/2)`` gluon jets, shuffled.
+
+    Parameters
+    ----------
+    n
+        Number of jets.
+    seed
+        The user's seed; each chunk of ``chunk_size`` jets gets a Pythia seed
+        derived from it, so the output does not depend on the number of workers.
+    settings
+        Extra Pythia settings (the nuisance parameters), see :func:`check_settings`.
+    setup
+        Process, selection and switches (:data:`DEFAULT`: the published sample's).
+    chunk_size, workers
+        Jets per task, and worker processes (one per core by default).
 
     Returns
     -------
     dict
-        ``X`` (n_jets, M, 4), ``y`` (n_jets,), and ``stats`` (events generated,
-        acceptance per class, wall time, accepted jets per second).
+        ``X`` (n, M, 4) float64, ``y`` (n,) int64, and ``stats`` (events
+        generated, acceptance per class, wall and CPU time, accepted jets per
+        second of wall clock and per CPU second).
     """
-    n_jets = _check_count("n_jets", n_jets, 1)
+    n = _check_count("n", n, 1)
     seed = _check_count("seed", seed, 0)
     chunk_size = _check_count("chunk_size", chunk_size, 1)
-    settings.validate()
-    counts = {1: (n_jets + 1) // 2, 0: n_jets // 2}
+    if not isinstance(setup, Setup):
+        raise ValueError(f"setup must be a quark_gluon.simulation.Setup, got {type(setup).__name__}")
+    setup.validate()
+    extra = check_settings(settings)
+    counts = {1: (n + 1) // 2, 0: n // 2}
     tasks = []
     for label, total in counts.items():
         for k, start in enumerate(range(0, total, chunk_size)):
-            tasks.append((label, min(chunk_size, total - start), _chunk_seed(seed, label, k), settings))
+            tasks.append((label, min(chunk_size, total - start), _chunk_seed(seed, label, k), setup, extra))
     start = time.perf_counter()
     results = parallel_map(generate_chunk, tasks, desc="Pythia + FastJet (chunks)", workers=workers)
     wall = time.perf_counter() - start
     m = max(r["X"].shape[1] for r in results)
-    X = np.zeros((n_jets, m, 4))
-    y = np.zeros(n_jets, dtype=np.int64)
+    X = np.zeros((n, m, 4))
+    y = np.zeros(n, dtype=np.int64)
     row = 0
-    for (label, _, _, _), r in zip(tasks, results):
+    for task, r in zip(tasks, results):
         X[row:row + len(r["X"]), :r["X"].shape[1]] = r["X"]
-        y[row:row + len(r["X"])] = label
+        y[row:row + len(r["X"])] = task[0]
         row += len(r["X"])
-    order = np.random.default_rng(seed).permutation(n_jets)
+    order = np.random.default_rng(seed).permutation(n)
     events = {lab: sum(r["n_events"] for t, r in zip(tasks, results) if t[0] == lab) for lab in (0, 1)}
+    cpu = sum(r["cpu_seconds"] for r in results)
     stats = {
         "n_events_quark": events[1], "n_events_gluon": events[0],
         "acceptance_quark": counts[1] / events[1] if events[1] else math.nan,
         "acceptance_gluon": counts[0] / events[0] if events[0] else math.nan,
-        "wall_seconds": wall, "cpu_seconds": sum(r["cpu_seconds"] for r in results),
-        "jets_per_second": n_jets / wall,
-        "jets_per_cpu_second": n_jets / max(sum(r["cpu_seconds"] for r in results), 1e-9),
+        "wall_seconds": wall, "cpu_seconds": cpu,
+        "jets_per_second": n / wall,
+        "jets_per_cpu_second": n / max(cpu, 1e-9),
+        "workers": min(len(tasks), workers) if workers else None,
     }
     return {"X": X[order], "y": y[order], "stats": stats}
 
 
-def generate(n_jets: int, *, seed: int = 42, settings: Settings = DEFAULT) -> Path:
-    """The cached simulation file of ``n_jets`` jets (generated once, then read from the cache).
+def simulate(n: int, *, seed: int = 42, settings: Mapping[str, Any] | None = None, setup: Setup = DEFAULT,
+             chunk_size: int = 400, workers: int | None = None, verbose: bool = True) -> Dataset:
+    """The course's simulated jets, generated once into the cache, then read back with :func:`formats.read`.
+
+    Parameters
+    ----------
+    n, seed, settings, setup, chunk_size, workers
+        As :func:`generate`. The cache key holds ``n``, ``seed``, ``setup`` and,
+        only when given, ``settings`` (and a non-default ``chunk_size``): the
+        nominal sample keeps the key it always had.
+    verbose
+        Print the generation rate when the sample is generated.
 
     Returns
     -------
-    Path
-        ``<data>/simulated/quark_gluon/<key>/QG_jets_simulated.npz``, readable by
-        :func:`course_utils.datasets.quark_gluon.read`.
+    Dataset
+        ``.data`` is ``(X, y)`` as :func:`formats.read` returns them;
+        ``.details`` holds the settings and, under ``"generation"``, the
+        statistics measured when the sample was generated (jets per second...).
     """
-    n_jets = _check_count("n_jets", n_jets, 1)
+    n = _check_count("n", n, 1)
     seed = _check_count("seed", seed, 0)
-    settings.validate()
-    params = {"n_jets": n_jets, "seed": seed, "settings": dataclasses.asdict(settings)}
+    chunk_size = _check_count("chunk_size", chunk_size, 1)
+    if not isinstance(setup, Setup):
+        raise ValueError(f"setup must be a quark_gluon.simulation.Setup, got {type(setup).__name__}")
+    setup.validate()
+    extra = check_settings(settings)
+    params: dict[str, Any] = {"n_jets": n, "seed": seed, "settings": dataclasses.asdict(setup)}
+    if extra:
+        params["pythia_settings"] = extra
+    if chunk_size != 400:
+        params["chunk_size"] = chunk_size
 
     def write(folder: Path) -> None:
-        out = simulate(n_jets, seed=seed, settings=settings)
-        np.savez_compressed(folder / FILE_NAME, X=out["X"], y=out["y"])
+        out = generate(n, seed=seed, settings=extra, setup=setup, chunk_size=chunk_size, workers=workers)
+        formats.write((out["X"], out["y"]), folder / FILE_NAME)
         s = out["stats"]
-        print(f"[quark_gluon] simulated {n_jets} jets in {s['wall_seconds']:.1f} s "
-              f"({s['jets_per_second']:.0f} jets/s; acceptance quark {s['acceptance_quark']:.2f}, "
-              f"gluon {s['acceptance_gluon']:.2f})")
+        (folder / STATS_NAME).write_text(json.dumps(s, indent=2))
+        if verbose:
+            print(f"[quark_gluon] simulated {n} jets in {s['wall_seconds']:.1f} s "
+                  f"({s['jets_per_second']:.1f} jets/s; acceptance quark {s['acceptance_quark']:.2f}, "
+                  f"gluon {s['acceptance_gluon']:.2f})")
 
     folder = cached_simulation("quark_gluon", params, write, version=VERSION)
-    return folder / FILE_NAME
-
-
-def load_simulated(n_jets: int, *, seed: int = 42, settings: Settings = DEFAULT) -> Dataset:
-    """The simulated jets as a :class:`Dataset` (``.data`` = ``(X, y)``, as the real loader)."""
-    from course_utils.datasets.quark_gluon import read
-
-    path = generate(n_jets, seed=seed, settings=settings)
-    X, y = read(path)
+    path = folder / FILE_NAME
+    X, y = formats.read(path)
+    stats = json.loads((folder / STATS_NAME).read_text()) if (folder / STATS_NAME).is_file() else {}
+    what = ", ".join(f"{k}={v}" for k, v in extra.items()) or "nominal settings"
     return Dataset((X, y), "simulated", "quark_gluon",
                    f"course simulation: Pythia 8 ({_pythia_version()}) + FastJet, pp 14 TeV, Z+jet, "
-                   f"anti-kT R={settings.jet_r}, pT {settings.jet_pt_min:g}-{settings.jet_pt_max:g} GeV, "
-                   f"|y|<{settings.jet_y_max:g}, seed {seed}",
+                   f"anti-kT R={setup.jet_r}, pT {setup.jet_pt_min:g}-{setup.jet_pt_max:g} GeV, "
+                   f"|y|<{setup.jet_y_max:g}, seed {seed}, {what}",
                    "generated here (Pythia 8: GPL v2+; FastJet: GPL v2+)", path,
                    {"n_jets": len(y), "n_quark": int(y.sum()), "n_gluon": int(len(y) - y.sum()), "seed": seed,
-                    "settings": dataclasses.asdict(settings)})
+                    "setup": dataclasses.asdict(setup), "settings": extra, "generation": stats,
+                    "generator": "pythia"})
 
 
 def _pythia_version() -> str:
@@ -343,18 +450,19 @@ def _pythia_version() -> str:
         return "?"
 
 
-def benchmark(n_jets: int = 2000, *, workers: int = 2, seed: int = 1) -> dict[str, Any]:
+def benchmark(n: int = 2000, *, workers: int = 2, seed: int = 1,
+              settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Time the generator (no cache): accepted jets per second with ``workers`` processes."""
-    out = simulate(n_jets, seed=seed, workers=workers)
-    return {"n_jets": n_jets, "workers": workers, **out["stats"]}
+    out = generate(n, seed=seed, workers=workers, settings=settings)
+    return {"n": n, "workers": workers, **out["stats"]}
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m course_utils.datasets.quark_gluon_sim [n_jets] [workers]`
+if __name__ == "__main__":  # pragma: no cover - `python -m course_utils.datasets.quark_gluon.simulation [n] [workers]`
     import sys
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    n_jets = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     w = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    res = benchmark(n, workers=w)
+    res = benchmark(n_jets, workers=w)
     print(", ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in res.items()))
     print(f"accepted jets per second on {w} cores (wall clock): {res['jets_per_second']:.1f}; "
           f"if each worker had a core to itself (CPU time): {w * res['jets_per_cpu_second']:.1f}")
