@@ -194,8 +194,8 @@ def kernel_distance(x: Any, y: Any, *, degree: int = 3) -> float:
                  - 2.0 * kxy.mean())
 
 
-def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tuple[int, ...] = (128, 128),
-                   test_size: float = 0.4, max_iter: int = 60) -> dict[str, Any]:
+def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tuple[int, ...] = (64, 64),
+                   test_size: float = 0.4, max_iter: int = 40) -> dict[str, Any]:
     """The classifier test: AUC of a neural network separating generated from reference samples.
 
     A multilayer perceptron (scikit-learn, early stopping) is trained on

@@ -29,7 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.datasets._fetch import fetch
-from course_utils.datasets._registry import Dataset, DatasetInfo, RemoteFile, load_with_fallback, real_dir
+from course_utils.datasets._registry import (
+    Dataset,
+    DatasetInfo,
+    DataUnavailableError,
+    RemoteFile,
+    load_with_fallback,
+    real_dir,
+)
 from course_utils.datasets.calo.formats import (
     BINNING_FILE,
     INCIDENT_ENERGIES,
@@ -80,7 +87,12 @@ def _subsample(data: CaloData, n: int | None, seed: int) -> CaloData:
 def _load_real(n: int | None, seed: int, part: int) -> Dataset:
     remote = FILES[part - 1]
     path = fetch(INFO.name, remote)
-    data = _subsample(read(path), n, seed)
+    try:
+        full = read(path)
+    except ValueError as exc:  # no published checksum: the format check stands in for it
+        path.unlink(missing_ok=True)
+        raise DataUnavailableError(f"{remote.name} failed the format check and was removed: {exc}") from exc
+    data = _subsample(full, n, seed)
     return Dataset(data, "real", INFO.name, INFO.provenance, INFO.licence, path,
                    {"n_showers": len(data), "doi": INFO.doi, "file": remote.name})
 

@@ -24,7 +24,8 @@ published CaloChallenge dataset 1 photons (:mod:`.formats`). Per shower
    radius follows the GFlash core + tail profile
    ``f(r) = p 2r R_C^2/(r^2+R_C^2)^2 + (1-p) 2r R_T^2/(r^2+R_T^2)^2``
    (radii in Molière radii, depending on the depth in units of ``T``), at a
-   uniform angle around a slightly displaced shower axis; the spots are
+   uniform angle around a slightly displaced shower axis; each spot carries an
+   exponentially distributed share of the layer's energy; the spots are
    binned into the radial and angular voxels of the binning file.
 
 The constants (critical energy, layer depths, sampling terms, Molière
@@ -54,7 +55,7 @@ from course_utils.datasets.calo.formats import INCIDENT_ENERGIES, Binning, CaloD
 __all__ = ["VERSION", "FILE_NAME", "LAYER_DEPTHS", "simulate_showers", "simulate"]
 
 #: Bump when the generator changes: cached samples are then generated again.
-VERSION = "1"
+VERSION = "2"
 #: Name of the simulated file (the published training file's name).
 FILE_NAME = "dataset_1_photons_1.hdf5"
 #: Largest sample the simulation agrees to produce (about 1.5 GB of voxels).
@@ -144,7 +145,10 @@ def _one_batch(e_inc: np.ndarray, binning: Binning, rng: np.random.Generator) ->
                            layer.n_alpha - 1)
         inside = r_bin < layer.n_r   # energy beyond the last radial edge is not in any voxel
         voxel = a_bin[inside] * layer.n_r + r_bin[inside]
-        weight = (e_layer / np.maximum(n_spots, 1))[owner[inside]]
+        # spots carry exponentially distributed shares of the layer's energy (deposits are continuous)
+        share = rng.exponential(1.0, owner.size)
+        share /= np.bincount(owner, weights=share, minlength=n)[owner]
+        weight = (e_layer[owner] * share)[inside]
         flat = np.bincount(owner[inside] * layer.n_voxels + voxel, weights=weight, minlength=n * layer.n_voxels)
         showers[:, layer.voxels] = flat.reshape(n, layer.n_voxels)
     return showers
