@@ -55,7 +55,7 @@ from course_utils.datasets.calo.formats import INCIDENT_ENERGIES, Binning, CaloD
 __all__ = ["VERSION", "FILE_NAME", "LAYER_DEPTHS", "simulate_showers", "simulate"]
 
 #: Bump when the generator changes: cached samples are then generated again.
-VERSION = "2"
+VERSION = "3"
 #: Name of the simulated file (the published training file's name).
 FILE_NAME = "dataset_1_photons_1.hdf5"
 #: Largest sample the simulation agrees to produce (about 1.5 GB of voxels).
@@ -89,7 +89,7 @@ def _longitudinal(e_inc: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     z1, z2 = rng.standard_normal((2, len(e_inc)))
     ln_t = mean_ln_t + sig_ln_t * z1
     ln_a = mean_ln_a + sig_ln_a * (rho * z1 + np.sqrt(1.0 - rho**2) * z2)
-    t_max, alpha = np.exp(ln_t), np.maximum(np.exp(ln_a), 1.05)
+    t_max, alpha = np.exp(ln_t), np.maximum(np.exp(ln_a), 1.6)  # GFlash is fitted above ~1 GeV: no very long tails
     beta = (alpha - 1.0) / t_max
     t0 = rng.exponential(9.0 / 7.0, len(e_inc))
     return t0, alpha, beta
