@@ -1,0 +1,265 @@
+"""Judging generated calorimeter showers, as the CaloChallenge does (notebook 09).
+
+* :func:`high_level_features`: the challenge's observables (energy per layer,
+  centre of energy and width per layer in Δη and Δφ, total response E_dep/E_inc);
+* :func:`wasserstein_distances` and :func:`separation_power`: one number per
+  observable, generated against reference;
+* :func:`frechet_distance` and :func:`kernel_distance`: the Fréchet and kernel
+  physics distances (FPD, KPD) of Kansal et al. (arXiv:2211.10295), computed
+  here with NumPy/SciPy;
+* :func:`classifier_auc`: the classifier test, a neural network trained to
+  separate generated from reference showers (AUC 0.5: indistinguishable);
+* :func:`showers_per_second`: generation speed.
+
+The notebook writes each of these once in cells before using them here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from course_utils.datasets.calo.formats import Binning
+
+__all__ = ["high_level_features", "wasserstein_distances", "separation_power", "frechet_distance",
+           "kernel_distance", "classifier_auc", "showers_per_second"]
+
+
+def _showers(showers: Any, e_inc: Any, n_voxels: int) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(showers, dtype=np.float64)
+    e = np.asarray(e_inc, dtype=np.float64).reshape(-1)
+    if x.ndim != 2 or x.shape[1] != n_voxels:
+        raise ValueError(f"showers must have shape (N, {n_voxels}), got {x.shape}")
+    if len(x) == 0:
+        raise ValueError("showers is empty: expected at least one shower")
+    if e.shape != (len(x),):
+        raise ValueError(f"{e.shape[0]} incident energies for {len(x)} showers")
+    if not (np.isfinite(x).all() and np.isfinite(e).all()):
+        raise ValueError("showers or incident energies hold NaN or infinite values")
+    return x, e
+
+
+def high_level_features(showers: Any, incident_energies: Any, binning: Binning) -> pd.DataFrame:
+    """The challenge's high-level observables of each shower.
+
+    Parameters
+    ----------
+    showers : array, shape (N, n_voxels)
+        Energy per voxel [MeV].
+    incident_energies : array, shape (N,) or (N, 1)
+        [MeV].
+    binning
+        The voxel geometry (:func:`course_utils.datasets.calo.default_binning`).
+
+    Returns
+    -------
+    pandas.DataFrame, shape (N, ...)
+        ``E_ratio`` (E_dep / E_inc), ``E_<id>`` (energy of layer ``id`` [MeV]) for
+        every layer, and, for the layers with angular bins, ``eta_c_<id>``,
+        ``phi_c_<id>`` (centre of energy [mm]) and ``eta_w_<id>``, ``phi_w_<id>``
+        (energy-weighted width [mm]); 0 for an empty layer.
+    """
+    x, e = _showers(showers, incident_energies, binning.n_voxels)
+    out: dict[str, np.ndarray] = {"E_ratio": x.sum(axis=1) / e}
+    for layer in binning.layers:
+        out[f"E_{layer.id}"] = x[:, layer.voxels].sum(axis=1)
+    for layer in binning.layers:
+        if layer.n_alpha < 2:
+            continue
+        v = x[:, layer.voxels]
+        tot = v.sum(axis=1)
+        safe = np.where(tot > 0, tot, 1.0)
+        for name, coord in zip(("eta", "phi"), layer.eta_phi_centres()):
+            mean = v @ coord / safe
+            var = np.maximum(v @ coord**2 / safe - mean**2, 0.0)
+            out[f"{name}_c_{layer.id}"] = np.where(tot > 0, mean, 0.0)
+            out[f"{name}_w_{layer.id}"] = np.where(tot > 0, np.sqrt(var), 0.0)
+    return pd.DataFrame(out)
+
+
+def _frames(reference: pd.DataFrame, generated: pd.DataFrame) -> list[str]:
+    if not isinstance(reference, pd.DataFrame) or not isinstance(generated, pd.DataFrame):
+        raise ValueError("reference and generated must be DataFrames of high-level features")
+    if list(reference.columns) != list(generated.columns):
+        raise ValueError(f"different columns: {list(reference.columns)} vs {list(generated.columns)}")
+    if len(reference) == 0 or len(generated) == 0:
+        raise ValueError("reference and generated must not be empty")
+    return list(reference.columns)
+
+
+def wasserstein_distances(reference: pd.DataFrame, generated: pd.DataFrame, *, standardise: bool = True) -> pd.Series:
+    """Wasserstein-1 distance between the two samples, per observable.
+
+    Parameters
+    ----------
+    reference, generated
+        High-level features (same columns).
+    standardise
+        Divide each distance by the reference's standard deviation, so that
+        observables with different units can be compared (0: identical).
+
+    Returns
+    -------
+    pandas.Series
+        One distance per column.
+    """
+    from scipy.stats import wasserstein_distance
+
+    out = {}
+    for col in _frames(reference, generated):
+        r, g = reference[col].to_numpy(float), generated[col].to_numpy(float)
+        scale = r.std() if standardise and r.std() > 0 else 1.0
+        out[col] = wasserstein_distance(r / scale, g / scale)
+    return pd.Series(out, name="W1")
+
+
+def separation_power(reference: pd.DataFrame, generated: pd.DataFrame, *, bins: int = 30) -> pd.Series:
+    """The challenge's separation power per observable: ``½ Σ (h_r − h_g)² / (h_r + h_g)``.
+
+    The histograms are normalised to unit sum, on ``bins`` bins spanning the
+    reference's 0.5 %–99.5 % quantiles (values outside go to the edge bins).
+    0 means identical histograms, 1 disjoint ones.
+    """
+    out = {}
+    for col in _frames(reference, generated):
+        r, g = reference[col].to_numpy(float), generated[col].to_numpy(float)
+        lo, hi = np.quantile(r, [0.005, 0.995])
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, bins + 1)
+        hr = np.histogram(np.clip(r, lo, hi), edges)[0] / len(r)
+        hg = np.histogram(np.clip(g, lo, hi), edges)[0] / len(g)
+        both = hr + hg
+        out[col] = 0.5 * np.sum(np.where(both > 0, (hr - hg) ** 2 / np.where(both > 0, both, 1.0), 0.0))
+    return pd.Series(out, name="separation")
+
+
+def _matrix(x: Any, name: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2 or len(a) < 2:
+        raise ValueError(f"{name} must have shape (N >= 2, d), got {np.shape(x)}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return a
+
+
+def frechet_distance(x: Any, y: Any) -> float:
+    """Fréchet distance between Gaussians fitted to two samples (the FPD on physics features).
+
+    ``|μx − μy|² + Tr(Σx + Σy − 2 (Σx Σy)^½)``; 0 for identical means and covariances.
+
+    Parameters
+    ----------
+    x, y : array, shape (N, d) and (M, d)
+        Two samples of the same features (standardise them first).
+    """
+    from scipy.linalg import sqrtm
+
+    a, b = _matrix(x, "x"), _matrix(y, "y")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"x and y have {a.shape[1]} and {b.shape[1]} features")
+    ca, cb = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    root = sqrtm(ca @ cb)
+    root = np.real(root)
+    diff = a.mean(axis=0) - b.mean(axis=0)
+    return float(diff @ diff + np.trace(ca + cb - 2.0 * root))
+
+
+def kernel_distance(x: Any, y: Any, *, degree: int = 3) -> float:
+    """Unbiased squared maximum mean discrepancy with the polynomial kernel ``(x·y / d + 1)^degree`` (KPD).
+
+    Near 0 (it can be slightly negative) when both samples come from the same distribution.
+
+    Parameters
+    ----------
+    x, y : array, shape (N, d) and (M, d)
+        Two samples of the same features (standardise them first); N, M >= 2.
+    """
+    a, b = _matrix(x, "x"), _matrix(y, "y")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"x and y have {a.shape[1]} and {b.shape[1]} features")
+    d = a.shape[1]
+    kxx = (a @ a.T / d + 1.0) ** degree
+    kyy = (b @ b.T / d + 1.0) ** degree
+    kxy = (a @ b.T / d + 1.0) ** degree
+    n, m = len(a), len(b)
+    return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+                 - 2.0 * kxy.mean())
+
+
+def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tuple[int, ...] = (64, 64),
+                   test_size: float = 0.4, max_iter: int = 40) -> dict[str, Any]:
+    """The classifier test: AUC of a neural network separating generated from reference samples.
+
+    A multilayer perceptron (scikit-learn, early stopping) is trained on
+    standardised features of both samples, and its AUC is measured on showers it
+    has not seen. AUC 0.5: the classifier cannot tell them apart; 1: it always can.
+
+    Parameters
+    ----------
+    reference, generated : array, shape (N, d) and (M, d)
+        Features of each sample (voxels divided by E_inc, or high-level features).
+    seed
+        Seed of the split and of the network.
+    hidden
+        Hidden layer sizes.
+    test_size
+        Share of each sample held back to measure the AUC.
+    max_iter
+        Most training epochs.
+
+    Returns
+    -------
+    dict
+        ``auc`` (on the held-back showers), ``y_true`` and ``y_score`` of those
+        (1 = reference), and ``model`` (the fitted pipeline).
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    a, b = _matrix(reference, "reference"), _matrix(generated, "generated")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"reference and generated have {a.shape[1]} and {b.shape[1]} features")
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must be in (0, 1), got {test_size}")
+    x = np.vstack([a, b])
+    y = np.r_[np.ones(len(a)), np.zeros(len(b))]
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
+    model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=hidden, early_stopping=True,
+                                                          max_iter=max_iter, random_state=seed,
+                                                          n_iter_no_change=5, alpha=1e-4))
+    model.fit(x_tr, y_tr)
+    score = model.predict_proba(x_te)[:, 1]
+    return {"auc": float(roc_auc_score(y_te, score)), "y_true": y_te, "y_score": score, "model": model}
+
+
+def showers_per_second(generate: Callable[[int], Any], batch: int, *, repeats: int = 3,
+                       min_time: float = 0.2) -> float:
+    """Generation speed: showers per second of ``generate(batch)``, best of ``repeats`` timings.
+
+    Each timing calls ``generate(batch)`` as many times as needed to last ``min_time`` seconds.
+    """
+    if isinstance(batch, bool) or int(batch) < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    generate(batch)  # warm-up
+    best = np.inf
+    for _ in range(max(1, repeats)):
+        calls, start = 0, time.perf_counter()
+        while True:
+            generate(batch)
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        best = min(best, elapsed / calls)
+    return float(batch / best)
