@@ -137,6 +137,7 @@ def test_real_file_with_wrong_counts_is_refused(data_dir):
         lhco.load("real")
 
 
+@pytest.mark.network
 def test_download_through_the_mirror(data_dir, http_server, monkeypatch):
     monkeypatch.setattr(lhco, "N_BACKGROUND", 40)
     monkeypatch.setattr(lhco, "N_SIGNAL", 4)
@@ -193,6 +194,7 @@ def test_pythia_settings_declare_the_signal():
         simulation.pythia_settings("signal", seed=0)
 
 
+@pytest.mark.slow
 def test_small_simulation_is_physical_and_deterministic(data_dir):
     pytest.importorskip("pythia8mc")
     from course_utils.datasets.lhco import simulation
