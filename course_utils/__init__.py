@@ -16,10 +16,14 @@ datasets
     one loader per dataset, real or simulated.
 physics
     pure NumPy/awkward physics (jets, hillas, kinematics, resonances, dimuon), below datasets.
-jets
-    jet observables, preprocessing and images from constituents (notebooks 02, 06).
 cluster
     a Dask cluster with the course's defaults, local or remote (notebook 01b).
+anomaly
+    SIC curves, CWoLa k-fold scores and the sideband bump-hunt fit (notebook 08).
+calo_metrics
+    calorimeter-shower observables and the generative models' judges (notebook 09).
+adversarial
+    gradient reversal, pivot and decorrelation training for systematics (notebook 10).
 compression
     baseline tagger, pruning, quantization and deployment helpers (notebook 06).
 tfdata
@@ -36,8 +40,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets", "physics",
-               "jets", "cluster", "compression", "tfdata")
+_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets", "physics", "cluster",
+               "anomaly", "calo_metrics", "adversarial", "compression", "tfdata")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]
 

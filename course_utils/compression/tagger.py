@@ -114,7 +114,7 @@ def tagger_data(n_jets: int, *, seed: int = 42, source: str = "auto", features: 
 
     The jets come from :func:`course_utils.datasets.quark_gluon.load` (real or
     simulated, as it prints) and the observables from
-    :func:`course_utils.jets.jet_observables`.
+    :func:`course_utils.physics.jets.jet_observables`.
 
     Parameters
     ----------
@@ -123,7 +123,7 @@ def tagger_data(n_jets: int, *, seed: int = 42, source: str = "auto", features: 
     features
         Observable columns to keep (default: every column it computes).
     """
-    from course_utils import jets
+    from course_utils.physics import jets
     from course_utils.datasets import quark_gluon
 
     ds = quark_gluon.load(source, n_jets=n_jets, seed=seed, verbose=verbose)

@@ -1,16 +1,22 @@
-"""Datasets of the course: one module per dataset, each with ``read`` and ``load``.
+"""Datasets of the course: one package per dataset, all of the same shape.
 
-=============  ==========================================  ==================
-module         real source                                 simulated source
-=============  ==========================================  ==================
-magic          UCI 159, MAGIC gamma telescope              Cherenkov camera toy
-cms_dimuon     CMS Open Data 12341, Run 2012 dimuons       Pythia 8
-quark_gluon    Komiske-Metodiev-Thaler q/g jets (Zenodo)   Pythia 8 + FastJet
-higgs          UCI 280, HIGGS (Baldi et al. 2014)          Pythia 8 + FastJet
-brain_mri      Kaggle brain tumour MRI (Nickparvar)        procedural images
-=============  ==========================================  ==================
+``<name>/__init__.py`` holds ``INFO`` and ``load(source="auto", *, n=None, seed=42, verbose=True)``;
+``<name>/formats.py`` ``read(path, *, n=None)`` and ``write(data, path)``; ``<name>/simulation.py``
+``simulate(n, *, seed)``. Imports go one way: formats <- simulation <- __init__ (import-linter checks it).
 
-Sub-modules are imported on first use: ``from course_utils.datasets import magic``.
+=============  ==========================================  ==================================
+package        published dataset                           course simulation (same format)
+=============  ==========================================  ==================================
+magic          UCI 159, MAGIC gamma telescope (MC)         Cherenkov camera toy
+cms_dimuon     CMS Open Data 12341, 2012 dimuons (data)    Pythia 8 + detector model
+quark_gluon    Komiske-Metodiev-Thaler q/g jets (MC)       Pythia 8 + FastJet
+higgs          UCI 280, HIGGS, Baldi et al. 2014 (MC)      Pythia 8 + FastJet
+brain_mri      Kaggle brain tumour MRI, Nickparvar (data)  procedural images
+lhco           LHC Olympics 2020 R&D features (MC)         Pythia 8 + FastJet dijets and W'
+calo           CaloChallenge 2022 dataset 1 photons (MC)   GFlash-style parametrisation
+=============  ==========================================  ==================================
+
+Sub-packages are imported on first use: ``from course_utils.datasets import magic``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from course_utils.datasets._registry import (
     load_with_fallback,
 )
 
-DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri")
+DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri", "lhco", "calo")
 
 __all__ = ["DATASETS", "SOURCES", "Dataset", "DatasetInfo", "DataUnavailableError", "RemoteFile",
            "cached_simulation", "fetch", "load_with_fallback", "network_available", "registry", *DATASETS]
