@@ -123,10 +123,10 @@ def tagger_data(n_jets: int, *, seed: int = 42, source: str = "auto", features: 
     features
         Observable columns to keep (default: every column it computes).
     """
-    from course_utils.physics import jets
     from course_utils.datasets import quark_gluon
+    from course_utils.physics import jets
 
-    ds = quark_gluon.load(source, n_jets=n_jets, seed=seed, verbose=verbose)
+    ds = quark_gluon.load(source, n=n_jets, seed=seed, verbose=verbose)
     X, y = ds.data
     obs = jets.jet_observables(X)
     names = list(obs.columns) if features is None else list(features)
