@@ -33,6 +33,14 @@ NOTEBOOKS = {
                             "CPU (GPU utile)", "Kaggle (CC0) / images synthétiques"),
     "06_model_compression": ("Compression de modèles : élagage, quantification, distillation", "1 h 30", "CPU",
                              "jets quark/gluon"),
+    "07_tracking_gnn": ("Trajectographie avec des réseaux de graphes (TrackML)", "2 h", "CPU (GPU utile)",
+                        "TrackML (Zenodo, Kaggle) / Pythia 8 + hélices dans un solénoïde"),
+    "08_anomaly_detection": ("Détection d'anomalies sur des dijets du LHC : fabriquer le signal avec Pythia", "2 h",
+                             "CPU", "LHC Olympics 2020 (Zenodo) / Pythia 8 + FastJet"),
+    "09_generative_calorimeter": ("Modèles génératifs pour simuler un calorimètre : VAE, flot, diffusion", "2 h",
+                                  "CPU (GPU utile)", "CaloChallenge 2022 (Zenodo) / paramétrisation GFlash"),
+    "10_systematics_adversarial": ("Incertitudes systématiques et entraînement adverse", "2 h", "CPU",
+                                   "jets quark/gluon Pythia / Herwig (Zenodo) / Pythia 8 + FastJet"),
     "10_systematics_adversarial": ("Incertitudes systématiques : pivot adversarial, inversion du gradient, DisCo",
                                    "2 h", "CPU", "jets quark/gluon (Pythia/Herwig, Zenodo) / Pythia 8, α_s varié"),
 }
@@ -65,6 +73,8 @@ def table() -> str:
     lines = ["| notebook | sujet | durée | matériel | données | ouvrir |", "|---|---|---|---|---|---|"]
     for stem, (title, duration, hardware, data) in NOTEBOOKS.items():
         nb = f"{stem}.ipynb"
+        if not (ROOT / "notebooks" / nb).is_file():  # announced here before it lands
+            continue
         lines.append(f"| [{stem}](notebooks/{nb}) | {title} | {duration} | {hardware} | {data} | "
                      f"{colab_badge(nb)} {binder_badge(nb)} |")
     return "\n".join(lines)
