@@ -39,8 +39,6 @@ NOTEBOOKS = {
                              "CPU", "LHC Olympics 2020 (Zenodo) / Pythia 8 + FastJet"),
     "09_generative_calorimeter": ("Modèles génératifs pour simuler un calorimètre : VAE, flot, diffusion", "2 h",
                                   "CPU (GPU utile)", "CaloChallenge 2022 (Zenodo) / paramétrisation GFlash"),
-    "10_systematics_adversarial": ("Incertitudes systématiques et entraînement adverse", "2 h", "CPU",
-                                   "jets quark/gluon Pythia / Herwig (Zenodo) / Pythia 8 + FastJet"),
     "10_systematics_adversarial": ("Incertitudes systématiques : pivot adversarial, inversion du gradient, DisCo",
                                    "2 h", "CPU", "jets quark/gluon (Pythia/Herwig, Zenodo) / Pythia 8, α_s varié"),
 }
