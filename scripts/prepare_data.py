@@ -23,6 +23,17 @@ def _arguments() -> dict[str, dict]:
     }
 
 
+def _extras() -> list[tuple[str, dict]]:
+    """Samples beyond each dataset's default: notebook 10's second shower alpha_s, 01b's files."""
+    from course_utils import config
+
+    alpha_s = {"source": "simulated", "n": config.scale(full=20_000, fast=1_600), "seed": 42,
+               "settings": {"TimeShower:alphaSvalue": 0.150}}
+    files = [("cms_dimuon", {"source": "simulated", "n": config.scale(full=500_000, fast=50_000), "seed": seed,
+                             "verbose": False}) for seed in range(1, config.scale(full=8, fast=4) + 1)]
+    return [("quark_gluon", alpha_s), *files]
+
+
 def main() -> int:
     from course_utils import datasets
 
@@ -42,6 +53,15 @@ def main() -> int:
         except Exception as exc:  # keep preparing the others
             failed.append(name)
             print(f"[{name}] FAILED: {type(exc).__name__}: {exc}")
+    for name, kwargs in _extras():
+        t0 = time.perf_counter()
+        try:
+            importlib.import_module(f"course_utils.datasets.{name}").load(**kwargs)
+            print(f"[{name}] extra sample {kwargs.get('settings') or kwargs.get('seed')} ready in "
+                  f"{time.perf_counter() - t0:.0f} s")
+        except Exception as exc:  # keep preparing the others
+            failed.append(name)
+            print(f"[{name}] extra sample FAILED: {type(exc).__name__}: {exc}")
     return 1 if failed else 0
 
 
