@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--events-per-file", type=int, default=500_000)
-    parser.add_argument("--step", type=int, default=500_000, help="events per partition")
+    parser.add_argument("--step", type=int, default=250_000, help="events per partition")
     args = parser.parse_args(argv)
 
     import dask
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             with cluster.connect(n_workers, verbose=False) as dc:
                 ev = uproot.dask({p: "Events" for p in files}, filter_name=branches, step_size=args.step)
                 lazy = hist.dask.Hist(axis).fill(dak.map_partitions(dimuon.opposite_sign_mass, ev))
+                cluster.warm_up(dc.client)
                 t0 = time.perf_counter()
                 (h,) = dask.compute(lazy)
                 seconds = time.perf_counter() - t0

@@ -97,3 +97,14 @@ def test_gateway_without_package_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_gateway)
     with pytest.raises(ValueError, match="pip install dask-gateway"):
         cluster.connect(verbose=False)
+
+
+@pytest.mark.slow
+def test_warm_up_imports_in_every_worker(monkeypatch):
+    monkeypatch.delenv("COURSE_DASK_ADDRESS", raising=False)
+    monkeypatch.delenv("COURSE_DASK_GATEWAY", raising=False)
+    with cluster.connect(1, memory_limit="512MiB", verbose=False) as dc:
+        cluster.warm_up(dc.client, ("json",))
+        assert all(dc.client.run(lambda: __import__("sys").modules.get("json") is not None).values())
+        with pytest.raises(ModuleNotFoundError):
+            cluster.warm_up(dc.client, ("no_such_module_here",))
