@@ -178,3 +178,25 @@ def test_load_real_unavailable_and_bad_arguments(data_dir, monkeypatch):
         trackml.load("simulated", n=0)
     with pytest.raises(ValueError, match="pileup"):
         simulation.simulate(1, pileup=-1)
+
+
+def test_small_helpers(tmp_path, monkeypatch):
+    assert formats.event_prefix(1000) == "event000001000"
+    with pytest.raises(ValueError, match="event_id"):
+        formats.event_prefix(-1)
+    with pytest.raises(ValueError, match="unknown process"):
+        simulation.pythia_settings("higgs", 1)
+    with pytest.raises(ValueError, match="seed"):
+        simulation.pythia_settings("ttbar", 0)
+    assert "SoftQCD:nonDiffractive = on" in simulation.pythia_settings("minbias", 5)
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert trackml.default_pileup() == 5.0
+    monkeypatch.setenv("COURSE_FAST", "0")
+    assert trackml.default_pileup() == 20.0
+    formats.write(_tiny_event(), tmp_path / "a" / "b", 3)
+    assert [p.name for p in trackml.real_events(tmp_path)] == ["event000000003"]
+    assert trackml.real_events(tmp_path / "none") == []
+    det = simulation.detectors_table()
+    # module ids are 1..n per layer, and every (volume, layer) of the layout is described
+    assert det.groupby(["volume_id", "layer_id"])["module_id"].min().eq(1).all()
+    assert len(det.groupby(["volume_id", "layer_id"])) == len(simulation.SURFACES)
