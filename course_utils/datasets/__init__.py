@@ -12,6 +12,7 @@ cms_dimuon     CMS Open Data 12341, 2012 dimuons (data)    Pythia 8 + detector m
 quark_gluon    Komiske-Metodiev-Thaler q/g jets (MC)       Pythia 8 + FastJet
 higgs          UCI 280, HIGGS, Baldi et al. 2014 (MC)      Pythia 8 + FastJet
 brain_mri      Kaggle brain tumour MRI, Nickparvar (data)  procedural images
+trackml        TrackML challenge, Zenodo 4730157 (MC)      Pythia 8 t tbar + pile-up, helix tracker
 lhco           LHC Olympics 2020 R&D features (MC)         Pythia 8 + FastJet dijets and W'
 calo           CaloChallenge 2022 dataset 1 photons (MC)   GFlash-style parametrisation
 =============  ==========================================  ==================================
@@ -35,7 +36,7 @@ from course_utils.datasets._registry import (
     load_with_fallback,
 )
 
-DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri", "lhco", "calo")
+DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri", "trackml", "lhco", "calo")
 
 __all__ = ["DATASETS", "SOURCES", "Dataset", "DatasetInfo", "DataUnavailableError", "RemoteFile",
            "cached_simulation", "fetch", "load_with_fallback", "network_available", "registry", *DATASETS]
