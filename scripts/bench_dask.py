@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--events-per-file", type=int, default=500_000)
-    parser.add_argument("--step", type=int, default=250_000, help="events per partition")
+    parser.add_argument("--step", type=int, default=500_000, help="events per partition")
     args = parser.parse_args(argv)
 
     import dask
