@@ -177,6 +177,12 @@ def rejection_curves(y_true: Any, scores: Mapping[str, Any], *, ax: Any = None,
     return fig
 
 
+#: French axis labels of the metrics Keras and the course's loops record.
+METRIC_LABELS = {"loss": "perte", "accuracy": "exactitude", "acc": "exactitude", "auc": "AUC",
+                 "precision": "précision", "recall": "rappel", "mse": "erreur quadratique moyenne",
+                 "mae": "erreur absolue moyenne"}
+
+
 def training_history(history: Any, *, metrics: Sequence[str] | None = None, title: str | None = None) -> Any:
     """Training curves, one panel per metric, training and validation together.
 
@@ -202,7 +208,7 @@ def training_history(history: Any, *, metrics: Sequence[str] | None = None, titl
         if f"val_{name}" in hist:
             ax.plot(epochs, hist[f"val_{name}"], marker="o", ms=3, label="validation")
         ax.set_xlabel("époque")
-        ax.set_ylabel(name)
+        ax.set_ylabel(METRIC_LABELS.get(name, name))
         ax.legend()
     if title:
         fig.suptitle(title)

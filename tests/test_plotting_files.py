@@ -75,6 +75,7 @@ def test_training_history_from_dict_and_keras_like():
     fig = plotting.training_history(hist)
     assert len(fig.axes) == 2
     np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), hist["val_loss"])
+    assert [ax.get_ylabel() for ax in fig.axes] == ["perte", "exactitude"]  # French labels
 
     class FakeHistory:
         history = hist
