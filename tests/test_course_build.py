@@ -132,7 +132,9 @@ def test_make_refuses_another_python(tmp_path):
 
 def _dry_run(repo: Path, target: str) -> list[str]:
     """The commands `make <target>` would run, less the Python version check (one per goal)."""
-    res = subprocess.run([MAKE, "-n", target], cwd=repo, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    res = subprocess.run([MAKE, "--no-print-directory", "-n", target], cwd=repo, capture_output=True, text=True,
+                         env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     lines, in_check = [], False
     for ln in (ln.strip() for ln in res.stdout.splitlines() if ln.strip()):
