@@ -74,6 +74,7 @@ from typing import Any
 
 import numpy as np
 
+from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, n_workers, parallel_map
 from course_utils.datasets._registry import Dataset
 from course_utils.datasets.cms_dimuon.formats import MUON_MASS, read, write
@@ -210,14 +211,8 @@ def _combinatorial(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def _pythia_source(settings: tuple[str, ...], seed: int) -> Any:
     import awkward as ak
-    import pythia8mc
 
-    pythia = pythia8mc.Pythia("", False)
-    for s in (*_PYTHIA_COMMON, *settings, f"Random:seed = {seed}"):
-        if not pythia.readString(s):
-            raise RuntimeError(f"Pythia rejected the setting {s!r}")
-    if not pythia.init():
-        raise RuntimeError(f"Pythia failed to initialise with {settings}")
+    pythia = _pythia.new((*_PYTHIA_COMMON, *settings, f"Random:seed = {seed}"), what=f"the process {settings}")
 
     def source(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         prt = pythia.nextBatch(n, "skip").prt

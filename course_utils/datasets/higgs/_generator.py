@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from course_utils.datasets import _pythia
 from course_utils.datasets._cache import parallel_map
 from course_utils.datasets.higgs.formats import LOW_LEVEL
 
@@ -139,30 +140,6 @@ def pythia_settings(process: str, *, mpi: bool = True, seed: int = 1) -> list[st
         "37:onMode = off", "37:onIfMatch = 24 25",
         "25:onMode = off", "25:onIfMatch = 5 -5",
     ]
-
-
-_PYTHIA: dict[tuple[str, bool, int], Any] = {}
-
-
-def _pythia(process: str, mpi: bool, init_seed: int) -> Any:
-    """One initialised Pythia per configuration and process (kept between tasks of a worker)."""
-    key = (process, mpi, init_seed)
-    if key not in _PYTHIA:
-        import pythia8mc
-
-        pythia = pythia8mc.Pythia("", False)
-        for cmd in pythia_settings(process, mpi=mpi, seed=init_seed):
-            if not pythia.readString(cmd):
-                raise RuntimeError(f"Pythia refused the setting {cmd!r}")
-        if not pythia.init():
-            raise RuntimeError(f"Pythia failed to initialise the {process} process")
-        _PYTHIA[key] = pythia
-    return _PYTHIA[key]
-
-
-def _seed(*keys: int) -> int:
-    """A Pythia seed in [1, 900,000,000] derived from integers (stable across runs and machines)."""
-    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0]) % 900_000_000 + 1
 
 
 def _heavy_flavour(pid: np.ndarray) -> np.ndarray:
@@ -307,7 +284,7 @@ def _task(args: tuple[str, bool, int, int, int, dict[str, Any]]) -> tuple[np.nda
     process, mpi, init_seed, task_seed, n, det_fields = args
     det = Detector(**det_fields)
     t0 = time.process_time()  # CPU time: wall time would count the other processes sharing the cores
-    pythia = _pythia(process, mpi, init_seed)
+    pythia = _pythia.cached(pythia_settings(process, mpi=mpi, seed=init_seed), what=f"the {process} process")
     pythia.rndm.init(task_seed)  # the same task gives the same events, whichever worker runs it
     rng = np.random.default_rng(task_seed)
     candidates = []
@@ -375,8 +352,8 @@ def _generate(wanted: dict[str, int], *, seed: int, mpi: bool, detector: Detecto
             acc = guess[process] if not done[process] else max(have / (done[process] * CHUNK), 0.01)
             n_tasks = math.ceil((n - have) / (CHUNK * acc) * 1.05)
             pid = PROCESSES[process]
-            init_seed = _seed(seed, pid, int(mpi))
-            tasks += [(process, mpi, init_seed, _seed(seed, pid, int(mpi), done[process] + k + 1), CHUNK, fields)
+            init_seed = _pythia.seed(seed, pid, int(mpi))
+            tasks += [(process, mpi, init_seed, _pythia.seed(seed, pid, int(mpi), done[process] + k + 1), CHUNK, fields)
                       for k in range(n_tasks)]
             done[process] += n_tasks
         if not tasks:

@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
 from course_utils.datasets._registry import Dataset
 from course_utils.datasets.lhco.formats import COLUMNS, read, write
@@ -189,30 +190,6 @@ def pythia_settings(process: str, *, detector: Detector | None = None, seed: int
     ]
 
 
-_PYTHIA: dict[tuple[str, tuple, int], Any] = {}
-
-
-def _pythia(process: str, det: Detector, init_seed: int) -> Any:
-    """One initialised Pythia per process and settings (kept between tasks of a worker)."""
-    key = (process, tuple(asdict(det).items()), init_seed)
-    if key not in _PYTHIA:
-        import pythia8mc
-
-        pythia = pythia8mc.Pythia("", False)
-        for cmd in pythia_settings(process, detector=det, seed=init_seed):
-            if not pythia.readString(cmd):
-                raise RuntimeError(f"Pythia refused the setting {cmd!r}")
-        if not pythia.init():
-            raise RuntimeError(f"Pythia failed to initialise the {process} process")
-        _PYTHIA[key] = pythia
-    return _PYTHIA[key]
-
-
-def _seed(*keys: int) -> int:
-    """A Pythia seed in [1, 900,000,000] derived from integers (stable across runs and machines)."""
-    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0]) % 900_000_000 + 1
-
-
 def reconstruct(batch: Any, det: Detector, rng: np.random.Generator) -> np.ndarray:
     """Jets, smearing, trigger and N-subjettiness of a batch of Pythia events.
 
@@ -307,7 +284,7 @@ def generate_chunk(args: tuple[str, int, int, int, dict[str, Any]]) -> tuple[np.
     process, init_seed, task_seed, n, fields = args
     det = Detector(**fields)
     t0 = time.process_time()
-    pythia = _pythia(process, det, init_seed)
+    pythia = _pythia.cached(pythia_settings(process, detector=det, seed=init_seed), what=f"the {process} process")
     pythia.rndm.init(task_seed)  # the same task gives the same events, whichever worker runs it
     rng = np.random.default_rng(task_seed)
     feats = reconstruct(pythia.nextBatch(n), det, rng)
@@ -351,8 +328,8 @@ def generate(wanted: dict[str, int], *, seed: int = 42, detector: Detector | Non
             acc = _ACCEPTANCE_GUESS[process] if not done[process] else max(have / (done[process] * CHUNK), 0.01)
             n_tasks = math.ceil((n - have) / (CHUNK * acc) * 1.03)
             pid = PROCESSES[process]
-            init_seed = _seed(seed, pid, 0)
-            tasks += [(process, init_seed, _seed(seed, pid, done[process] + k + 1), CHUNK, fields)
+            init_seed = _pythia.seed(seed, pid, 0)
+            tasks += [(process, init_seed, _pythia.seed(seed, pid, done[process] + k + 1), CHUNK, fields)
                       for k in range(n_tasks)]
             done[process] += n_tasks
         if not tasks:

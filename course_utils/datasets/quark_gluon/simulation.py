@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
 from course_utils.datasets._registry import Dataset
 from course_utils.datasets.quark_gluon import formats
@@ -177,11 +178,8 @@ def check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
-def _pythia(label: int, seed: int, settings: Setup, extra: Mapping[str, Any]) -> Any:
-    import pythia8mc
-
+def _generator(label: int, seed: int, settings: Setup, extra: Mapping[str, Any]) -> Any:
     lo, hi = settings.pthat(label)
-    py = pythia8mc.Pythia("", False)
     commands = [
         f"Beams:eCM = {settings.ecm}",
         f"{_PROCESSES[label]} = on",
@@ -198,12 +196,7 @@ def _pythia(label: int, seed: int, settings: Setup, extra: Mapping[str, Any]) ->
         "Print:quiet = on",
         *(f"{key} = {_format(value)}" for key, value in extra.items()),
     ]
-    for cmd in commands:
-        if not py.readString(cmd):
-            raise RuntimeError(f"Pythia refused the setting {cmd!r}")
-    if not py.init():
-        raise RuntimeError("Pythia failed to initialise (see its messages above)")
-    return py
+    return _pythia.new(commands, what=f"the {_PROCESSES[label]} process")
 
 
 def _quiet_fastjet() -> None:
@@ -282,7 +275,7 @@ def generate_chunk(task: tuple[int, int, int, Setup, dict[str, Any]]) -> dict[st
     """
     label, n, seed, settings, extra = task
     start, cpu = time.perf_counter(), time.process_time()
-    py = _pythia(label, seed, settings, extra)
+    py = _generator(label, seed, settings, extra)
     jets: list[np.ndarray] = []
     n_events = 0
     acceptance = 0.3  # first guess, updated as we go

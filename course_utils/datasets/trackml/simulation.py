@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
 from course_utils.datasets._registry import Dataset
 from course_utils.datasets.trackml import formats
@@ -388,26 +389,12 @@ def pythia_settings(process: str, seed: int) -> list[str]:
     return [*common, "SoftQCD:nonDiffractive = on"]
 
 
-_PYTHIA: dict[str, Any] = {}
 _CHARGE: dict[int, float] = {}
 
 
-def _pythia(process: str) -> Any:
-    if process not in _PYTHIA:
-        import pythia8mc
-
-        pythia = pythia8mc.Pythia("", False)
-        for cmd in pythia_settings(process, 1):
-            if not pythia.readString(cmd):
-                raise RuntimeError(f"Pythia refused the setting {cmd!r}")
-        if not pythia.init():
-            raise RuntimeError(f"Pythia failed to initialise the {process} process")
-        _PYTHIA[process] = pythia
-    return _PYTHIA[process]
-
-
-def _seed(*keys: int) -> int:
-    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0]) % 900_000_000 + 1
+def _generator(process: str) -> Any:
+    """The initialised Pythia of ``process`` in this worker (its seed is set per event)."""
+    return _pythia.cached(pythia_settings(process, 1), what=f"the {process} process")
 
 
 def _final_state(pythia: Any, n: int) -> list[np.ndarray]:
@@ -451,12 +438,12 @@ def simulate_event(pileup: float, seed: int, config: SimulationConfig | None = N
     rng = np.random.default_rng(seed)
     n_pu = int(rng.poisson(pileup)) if pileup > 0 else 0
     interactions = []
-    tt = _pythia("ttbar")
-    tt.rndm.init(_seed(seed, 1))
+    tt = _generator("ttbar")
+    tt.rndm.init(_pythia.seed(seed, 1))
     interactions += _final_state(tt, 1)
     if n_pu:
-        mb = _pythia("minbias")
-        mb.rndm.init(_seed(seed, 2))
+        mb = _generator("minbias")
+        mb.rndm.init(_pythia.seed(seed, 2))
         interactions += _final_state(mb, n_pu)
     rows, ids = [], []
     for k, parts in enumerate(interactions):
@@ -568,7 +555,7 @@ def _noise(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
 
 def _task(args: tuple[int, float, int, dict[str, Any], str]) -> tuple[int, float, int]:
     event_id, pileup, seed, cfg, folder = args
-    tables, seconds = simulate_event(pileup, _seed(seed, event_id), SimulationConfig(**cfg))
+    tables, seconds = simulate_event(pileup, _pythia.seed(seed, event_id), SimulationConfig(**cfg))
     formats.write(tables, folder, event_id)
     return event_id, seconds, len(tables.hits)
 
