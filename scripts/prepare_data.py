@@ -20,7 +20,7 @@ def _arguments() -> dict[str, dict]:
         "magic": {"n": 19_020},  # 03a/03b: the size of the real file
         "quark_gluon": {"n": config.scale(full=40_000, fast=1_600)},  # 02 and 06
         "brain_mri": {"image_size": config.scale(full=64, fast=48)},  # 05
-        "trackml": {"n": config.scale(full=40, fast=16), "pileup": config.scale(full=20, fast=5)},  # 07
+        "trackml": {"n": config.scale(full=80, fast=16), "pileup": config.scale(full=20, fast=5)},  # 07
         "calo": {"n": config.scale(full=40_000, fast=7_500)},  # 09: training + reference showers
     }
 
