@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from course_utils.datasets import _pythia
-from course_utils.datasets._cache import parallel_map
 from course_utils.datasets.higgs.formats import LOW_LEVEL
 
 __all__ = ["PROCESSES", "M_H0", "M_HPM", "M_H", "CHUNK", "MAX_EVENTS", "Detector", "pythia_settings", "generate"]
@@ -332,43 +331,12 @@ def generate(n: int, process: str, *, seed: int = 42, mpi: bool = True, detector
 
 def _generate(wanted: dict[str, int], *, seed: int, mpi: bool, detector: Detector | None,
               workers: int | None) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
-    for process, n in wanted.items():
-        if process not in PROCESSES:
-            raise ValueError(f"unknown process {process!r}: expected one of {list(PROCESSES)}")
-        if isinstance(n, bool) or int(n) != n or not 1 <= n <= MAX_EVENTS:
-            raise ValueError(f"number of {process} events must be an integer in [1, {MAX_EVENTS:,}], got {n!r}")
-    det = detector or Detector()
-    fields = asdict(det)
-    parts: dict[str, list[np.ndarray]] = {p: [] for p in wanted}
-    done = {p: 0 for p in wanted}  # tasks run so far
-    cpu = {p: 0.0 for p in wanted}
-    guess = dict(_ACCEPTANCE_GUESS)
-    for _round in range(50):
-        tasks = []
-        for process, n in wanted.items():
-            have = sum(len(x) for x in parts[process])
-            if have >= n:
-                continue
-            acc = guess[process] if not done[process] else max(have / (done[process] * CHUNK), 0.01)
-            n_tasks = math.ceil((n - have) / (CHUNK * acc) * 1.05)
-            pid = PROCESSES[process]
-            init_seed = _pythia.seed(seed, pid, int(mpi))
-            tasks += [(process, mpi, init_seed, _pythia.seed(seed, pid, int(mpi), done[process] + k + 1), CHUNK, fields)
-                      for k in range(n_tasks)]
-            done[process] += n_tasks
-        if not tasks:
-            break
-        desc = "simulation HIGGS (Pythia 8 + FastJet)" if _round == 0 else "simulation HIGGS (complément)"
-        for args, (low, _n, seconds) in zip(tasks, parallel_map(_task, tasks, desc=desc, workers=workers)):
-            parts[args[0]].append(low)
-            cpu[args[0]] += seconds
-    else:  # pragma: no cover - only with an absurd selection
-        raise RuntimeError("the selection keeps almost no event: check the Detector settings")
-    out = {}
-    for process, n in wanted.items():
-        low = np.concatenate(parts[process])
-        generated = done[process] * CHUNK
-        out[process] = (low[:n], {"generated": generated, "selected": len(low),
-                                  "acceptance": len(low) / generated, "cpu_s": cpu[process],
-                                  "ms_per_event": 1000 * cpu[process] / generated})
-    return out
+    fields = asdict(detector or Detector())
+
+    def make_task(process: str, k: int) -> tuple[str, bool, int, int, int, dict[str, Any]]:
+        pid = PROCESSES[process]
+        return process, mpi, _pythia.seed(seed, pid, int(mpi)), _pythia.seed(seed, pid, int(mpi), k), CHUNK, fields
+
+    return _pythia.generate_selected(wanted, processes=PROCESSES, max_events=MAX_EVENTS, task=_task,
+                                     make_task=make_task, chunk=CHUNK, acceptance_guess=_ACCEPTANCE_GUESS,
+                                     margin=1.05, desc="simulation HIGGS (Pythia 8 + FastJet)", workers=workers)

@@ -59,7 +59,6 @@ workers.
 from __future__ import annotations
 
 import json
-import math
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -70,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.datasets import _pythia
-from course_utils.datasets._cache import cached_simulation, parallel_map
+from course_utils.datasets._cache import cached_simulation
 from course_utils.datasets._registry import Dataset
 from course_utils.datasets.lhco.formats import COLUMNS, read, write
 from course_utils.physics.nsubjettiness import tau_n
@@ -310,46 +309,15 @@ def generate(wanted: dict[str, int], *, seed: int = 42, detector: Detector | Non
         ``selected``, ``acceptance``, ``cpu_s``, ``ms_per_event``).
     """
     det = detector or Detector()
-    for process, n in wanted.items():
-        if process not in PROCESSES:
-            raise ValueError(f"unknown process {process!r}: expected one of {list(PROCESSES)}")
-        if isinstance(n, bool) or int(n) != n or not 1 <= n <= MAX_EVENTS:
-            raise ValueError(f"number of {process} events must be an integer in [1, {MAX_EVENTS:,}], got {n!r}")
     fields = asdict(det)
-    parts: dict[str, list[np.ndarray]] = {p: [] for p in wanted}
-    done = {p: 0 for p in wanted}
-    cpu = {p: 0.0 for p in wanted}
-    for _round in range(30):
-        tasks = []
-        for process, n in wanted.items():
-            have = sum(len(x) for x in parts[process])
-            if have >= n:
-                continue
-            acc = _ACCEPTANCE_GUESS[process] if not done[process] else max(have / (done[process] * CHUNK), 0.01)
-            n_tasks = math.ceil((n - have) / (CHUNK * acc) * 1.03)
-            pid = PROCESSES[process]
-            init_seed = _pythia.seed(seed, pid, 0)
-            tasks += [(process, init_seed, _pythia.seed(seed, pid, done[process] + k + 1), CHUNK, fields)
-                      for k in range(n_tasks)]
-            done[process] += n_tasks
-        if not tasks:
-            break
-        label = desc if _round == 0 else f"{desc} (complément)"
-        for args, (feats, _n, seconds) in zip(tasks, parallel_map(generate_chunk, tasks, desc=label,
-                                                                    workers=workers)):
-            parts[args[0]].append(feats)
-            cpu[args[0]] += seconds
-    else:  # pragma: no cover - only with an absurd trigger
-        raise RuntimeError("the trigger keeps almost no event: check the Detector settings")
-    out = {}
-    for process, n in wanted.items():
-        feats = np.concatenate(parts[process])
-        generated = done[process] * CHUNK
-        out[process] = (feats[:n], {"generated": generated, "selected": len(feats),
-                                    "acceptance": len(feats) / generated, "cpu_s": cpu[process],
-                                    "ms_per_event": 1000 * cpu[process] / generated,
-                                    "ms_per_selected_event": 1000 * cpu[process] / max(len(feats), 1)})
-    return out
+
+    def make_task(process: str, k: int) -> tuple[str, int, int, int, dict[str, Any]]:
+        pid = PROCESSES[process]
+        return process, _pythia.seed(seed, pid, 0), _pythia.seed(seed, pid, k), CHUNK, fields
+
+    return _pythia.generate_selected(wanted, processes=PROCESSES, max_events=MAX_EVENTS, task=generate_chunk,
+                                     make_task=make_task, chunk=CHUNK, acceptance_guess=_ACCEPTANCE_GUESS,
+                                     margin=1.03, desc=desc, workers=workers)
 
 
 def simulate(n: int, *, seed: int = 42, n_signal: int | None = None, detector: Detector | None = None,

@@ -313,6 +313,16 @@ def _check_count(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
+def _checked(n: object, seed: object, chunk_size: object, setup: object,
+             settings: Mapping[str, Any] | None) -> tuple[int, int, int, dict[str, Any]]:
+    """The arguments of :func:`generate` and :func:`simulate`, checked: ``n``, ``seed``, ``chunk_size``, settings."""
+    if not isinstance(setup, Setup):
+        raise ValueError(f"setup must be a quark_gluon.simulation.Setup, got {type(setup).__name__}")
+    setup.validate()
+    return (_check_count("n", n, 1), _check_count("seed", seed, 0), _check_count("chunk_size", chunk_size, 1),
+            check_settings(settings))
+
+
 def generate(n: int, *, seed: int = 42, settings: Mapping[str, Any] | None = None, setup: Setup = DEFAULT,
              chunk_size: int = 400, workers: int | None = None) -> dict[str, Any]:
     """Generate ``n`` jets now (no cache): ``ceil(n/2)`` quark and ``floor(n/2)`` gluon jets, shuffled.
@@ -338,13 +348,7 @@ def generate(n: int, *, seed: int = 42, settings: Mapping[str, Any] | None = Non
         generated, acceptance per class, wall and CPU time, accepted jets per
         second of wall clock and per CPU second).
     """
-    n = _check_count("n", n, 1)
-    seed = _check_count("seed", seed, 0)
-    chunk_size = _check_count("chunk_size", chunk_size, 1)
-    if not isinstance(setup, Setup):
-        raise ValueError(f"setup must be a quark_gluon.simulation.Setup, got {type(setup).__name__}")
-    setup.validate()
-    extra = check_settings(settings)
+    n, seed, chunk_size, extra = _checked(n, seed, chunk_size, setup, settings)
     counts = {1: (n + 1) // 2, 0: n // 2}
     tasks = []
     for label, total in counts.items():
@@ -396,13 +400,7 @@ def simulate(n: int, *, seed: int = 42, settings: Mapping[str, Any] | None = Non
         ``.details`` holds the settings and, under ``"generation"``, the
         statistics measured when the sample was generated (jets per second...).
     """
-    n = _check_count("n", n, 1)
-    seed = _check_count("seed", seed, 0)
-    chunk_size = _check_count("chunk_size", chunk_size, 1)
-    if not isinstance(setup, Setup):
-        raise ValueError(f"setup must be a quark_gluon.simulation.Setup, got {type(setup).__name__}")
-    setup.validate()
-    extra = check_settings(settings)
+    n, seed, chunk_size, extra = _checked(n, seed, chunk_size, setup, settings)
     params: dict[str, Any] = {"n_jets": n, "seed": seed, "settings": dataclasses.asdict(setup)}
     if extra:
         params["pythia_settings"] = extra
