@@ -32,6 +32,29 @@ def test_distance_correlation_matches_the_three_sum_formula():
     assert distance_correlation(x, y) > 0.1
 
 
+def test_distance_correlation_by_blocks_equals_the_whole_matrices(monkeypatch):
+    from course_utils.metrics import decorrelation
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=700)
+    y = np.abs(x) + 0.5 * rng.normal(size=700)
+    w = rng.uniform(0.5, 2.0, size=700)
+    whole = distance_correlation(x, y, weights=w)   # 700 x 700 < BLOCK_ENTRIES: a single block
+    monkeypatch.setattr(decorrelation, "BLOCK_ENTRIES", 700 * 37)   # blocks of 37 rows, the last one shorter
+    assert distance_correlation(x, y, weights=w) == pytest.approx(whole, rel=1e-12)
+    assert distance_correlation(x, y) == pytest.approx(_dcor2_by_szekely_sums(x, y), rel=1e-10)
+
+
+def test_distance_correlation_memory_stays_in_blocks():
+    import tracemalloc
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=8_000)
+    tracemalloc.start()
+    distance_correlation(x, x ** 2)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 200e6, f"{peak / 1e6:.0f} MB for 8,000 values: the 8,000 x 8,000 matrices (512 MB each) were built"
+
+
 def test_distance_correlation_of_a_gaussian_pair_follows_the_closed_form():
     """Székely et al. (2007), theorem 7: dCor^2 of a bivariate normal with correlation rho."""
     rho = 0.6

@@ -22,8 +22,11 @@ from course_utils.metrics import _checks
 
 __all__ = ["distance_correlation", "jensen_shannon_divergence"]
 
-#: Largest sample for :func:`distance_correlation` (it builds n x n distance matrices).
+#: Largest sample for :func:`distance_correlation` (its cost grows as n x n).
 MAX_DCOR_SAMPLES = 20_000
+#: Most matrix entries :func:`distance_correlation` holds at once: the n x n distance
+#: matrices are built a block of rows at a time (about 32 MB per block), not whole.
+BLOCK_ENTRIES = 4_000_000
 
 
 def _weights(weights: Any, n: int) -> np.ndarray:
@@ -68,21 +71,28 @@ def distance_correlation(x: Any, y: Any, weights: Any = None) -> float:
     if n < 2:
         raise ValueError(f"distance_correlation needs at least 2 values, got {n}")
     if n > MAX_DCOR_SAMPLES:
-        raise ValueError(f"distance_correlation builds {n} x {n} matrices: give at most {MAX_DCOR_SAMPLES} "
+        raise ValueError(f"distance_correlation costs {n} x {n} distances: give at most {MAX_DCOR_SAMPLES} "
                          "values (subsample first)")
     if not (np.isfinite(xa).all() and np.isfinite(ya).all()):
         raise ValueError("x and y must be finite")
     w = _weights(weights, n)
 
-    def centred(v: np.ndarray) -> np.ndarray:
-        d = np.abs(v[:, None] - v[None, :])
-        row = d @ w
-        return d - row[:, None] - row[None, :] + row @ w
+    # Rows i:i+step of the distance matrices at a time: memory O(step * n), not O(n^2).
+    step = max(1, BLOCK_ENTRIES // n)
+    blocks = [slice(i, i + step) for i in range(0, n, step)]
 
-    a, b = centred(xa), centred(ya)
-    dcov_xy = w @ (a * b) @ w
-    dcov_xx = w @ (a * a) @ w
-    dcov_yy = w @ (b * b) @ w
+    def row_means(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.abs(v[rows, None] - v[None, :]) @ w for rows in blocks])
+
+    rx, ry = row_means(xa), row_means(ya)
+    mx, my = rx @ w, ry @ w
+    dcov_xy = dcov_xx = dcov_yy = 0.0
+    for rows in blocks:   # double-centred blocks a_ij, b_ij, summed with the weights w_i w_j
+        a = np.abs(xa[rows, None] - xa[None, :]) - rx[rows, None] - rx[None, :] + mx
+        b = np.abs(ya[rows, None] - ya[None, :]) - ry[rows, None] - ry[None, :] + my
+        dcov_xy += w[rows] @ (a * b) @ w
+        dcov_xx += w[rows] @ (a * a) @ w
+        dcov_yy += w[rows] @ (b * b) @ w
     if dcov_xx <= 0 or dcov_yy <= 0:
         raise ValueError("distance correlation is undefined for a constant sample")
     return float(max(dcov_xy, 0.0) / np.sqrt(dcov_xx * dcov_yy))
