@@ -1,7 +1,8 @@
 # The course's commands. On a fresh machine with Python 3.11 and make:
 #   make course   set everything up, execute every notebook, print the results table
 #   make test     set everything up, then lint, unit, notebooks (fast mode) and the site (test-book)
-# Also: make unit-fast, make lab, make data, make book, make bench, make bench-full, make bench-dask, make clean.
+# Also: make unit-fast, make check-install, make lab, make data, make book, make bench, make bench-full,
+# make bench-dask, make clean.
 # Kernels draw with the inline backend: MPLBACKEND is never exported here (with Agg,
 # the executed copies in build/ would hold no figure).
 
@@ -26,7 +27,7 @@ python-version:
 	  echo "       Install Python 3.11, then: rm -rf $(VENV) (if it exists) and make PYTHON=/path/to/python3.11 $(MAKECMDGOALS)"; \
 	  exit 1; }
 
-.PHONY: all python-version setup course test lint unit unit-fast notebooks book test-book lab data bench bench-full bench-dask clean help
+.PHONY: all python-version setup course test lint unit unit-fast notebooks check-install book test-book lab data bench bench-full bench-dask clean help
 
 all: help
 
@@ -34,6 +35,7 @@ help:
 	@echo "make course  - execute every notebook (full mode), HTML copies in build/, results table"
 	@echo "make test    - ruff, lint-imports, unit tests, every notebook in fast mode, the site checked in Chromium"
 	@echo "make unit-fast - unit tests without the slow ones (inner loop)"
+	@echo "make check-install - what pip would install from PyPI (Colab's extra, Binder): needs PyPI"
 	@echo "make lab     - start JupyterLab"
 	@echo "make data    - prepare every dataset cache ahead of time"
 	@echo "make bench   - time and memory of each notebook in fast mode (build/bench-fast.json)"
@@ -66,10 +68,17 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -n $(NPROC) --dist loadgroup
 
 unit-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -n $(NPROC) --dist loadgroup -m "not slow"
+	$(BIN)/python -m pytest tests -n $(NPROC) --dist loadgroup -m "not slow and not book and not pypi"
 
+# The tests that ask PyPI (marker pypi), left out of make unit so that it stays offline.
+check-install: $(STAMP)
+	$(BIN)/python -m pytest tests/test_install.py -m pypi
+
+# nbval executes every notebook (each code cell a test item; --nbval-lax: outputs are not compared),
+# in the venv's own kernel, one notebook per xdist worker (--dist loadfile keeps a notebook's cells
+# together). tests/conftest.py, loaded as a plugin, writes the executed copies to build/executed/fast/.
 notebooks: $(STAMP)
-	COURSE_FAST=1 $(BIN)/python -m pytest -p no:cacheprovider -m notebook -n $(NB_WORKERS) tests/test_notebooks.py
+	COURSE_FAST=1 PYTHONPATH=tests $(BIN)/python -m pytest -p no:cacheprovider -p conftest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -n $(NB_WORKERS) --dist loadfile notebooks
 
 BOOK_MODE ?= fast
 book: $(STAMP)

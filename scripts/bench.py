@@ -4,7 +4,7 @@ Peak memory is the largest sum of the resident set sizes (RSS) of the runner,
 its kernel and the kernel's children (simulation workers), sampled every 0.1 s.
 Writes build/bench-<mode>.json and prints a table with the machine's core count
 and, per notebook, whether it is within the budget of its mode on 2 cores:
-fast mode (COURSE_FAST=1, what the tests run) 180 s and 2 GB, full mode 900 s.
+fast mode (COURSE_FAST=1, what the tests run) 90 s from an empty cache and 2 GB, full mode 900 s.
 
 Usage: python scripts/bench.py [--empty-cache] [--full] notebooks/*.ipynb
   --empty-cache  each notebook starts from an empty data cache (simulations included)
@@ -27,7 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Per mode: (wall-time budget in s, peak-memory budget in MB or None for no budget).
-BUDGETS: dict[str, tuple[float, float | None]] = {"fast": (180, 2048), "full": (900, None)}
+BUDGETS: dict[str, tuple[float, float | None]] = {"fast": (90, 2048), "full": (900, None)}
 
 
 def tree_rss(proc: psutil.Process) -> int:

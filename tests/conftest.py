@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated data directory and a local HTTP server on 127.0.0.1."""
+"""Shared fixtures (an isolated data directory, a local HTTP server on 127.0.0.1, the real files of
+../shared) and, at the end, the plugin that writes nbval's executed copies of the notebooks."""
 
 from __future__ import annotations
 
@@ -166,3 +167,145 @@ def shared_nanoaod() -> dict[str, Path]:
     if not all(p.is_file() for p in files.values()):
         pytest.skip("../shared/data/cms_nanoaod is absent: real NanoAOD tests skipped")
     return files
+
+
+# --- nbval: the executed copies of the notebooks -----------------------------------------------
+# `make notebooks` runs `pytest --nbval-lax notebooks/ -p conftest` (this file loaded as a plugin,
+# tests/ on PYTHONPATH): nbval executes each notebook in its own kernel, one test item per code
+# cell. The hooks below collect the outputs nbval receives for each cell and, once a notebook's
+# last cell has run, write `build/executed/<mode>/<name>.ipynb`, from which `make book` builds
+# the site (no notebook runs twice in `make test`). After a cell fails, the rest of its notebook
+# is skipped: their errors would only repeat the first one. They do nothing without --nbval(-lax).
+
+
+def _nbval_active(config) -> bool:
+    return bool(getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False))
+
+
+def pytest_configure(config):
+    if not _nbval_active(config):
+        return
+    import sys
+
+    scripts = str(REPO_ROOT / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    from _nbrun import kernel_env
+
+    # nbval starts each kernel with this process's environment: inline figures (no MPLBACKEND),
+    # plotly also as HTML, exactly as make course's kernels (scripts/_nbrun.py).
+    env = kernel_env()
+    os.environ.pop("MPLBACKEND", None)
+    os.environ.update(env)
+    config._course_notebooks = {}  # notebook path -> {"cells": {index: outputs}, "start": t, "failed": bool}
+
+
+def _is_nbval_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell" and hasattr(item, "cell_num")
+
+
+def _record(item):
+    return item.config._course_notebooks.setdefault(
+        str(item.parent.path), {"cells": {}, "widgets": {}, "start": time.perf_counter(), "failed": False})
+
+
+def pytest_runtest_setup(item):
+    if not (_nbval_active(item.config) and _is_nbval_cell(item)):
+        return
+    record = _record(item)
+    if record["failed"]:
+        pytest.skip("an earlier cell of this notebook failed")
+    notebook = item.parent
+    if not getattr(notebook, "_course_tapped", False):
+        # nbval reads the kernel's messages and drops the widgets' (comm) ones: keep their state, so
+        # that a progress bar's final text reaches the copy, as nbclient's copies keep it.
+        read = notebook.get_kernel_message
+
+        def tapped(timeout=None, stream="iopub"):
+            msg = read(timeout=timeout, stream=stream)
+            if stream == "iopub" and msg.get("msg_type") in ("comm_open", "comm_msg"):
+                data = msg["content"].get("data", {})
+                if msg["msg_type"] == "comm_open" or data.get("method") == "update":
+                    record["widgets"].setdefault(msg["content"]["comm_id"], {}).update(data.get("state", {}))
+            return msg
+
+        notebook.get_kernel_message = tapped
+        notebook._course_tapped = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if not (_nbval_active(item.config) and _is_nbval_cell(item)) or call.when != "call":
+        return
+    record = _record(item)
+    record["cells"][item.cell_num] = list(item.test_outputs or [])
+    if outcome.get_result().failed:
+        record["failed"] = True
+
+
+def pytest_runtest_teardown(item, nextitem):
+    if not (_nbval_active(item.config) and _is_nbval_cell(item)):
+        return
+    if nextitem is None or getattr(nextitem, "parent", None) is not item.parent:
+        _write_executed(item.config, item.parent.path)
+
+
+def pytest_sessionfinish(session):
+    if _nbval_active(session.config):
+        for path in list(getattr(session.config, "_course_notebooks", {})):
+            _write_executed(session.config, Path(path))
+
+
+def _write_executed(config, path: Path) -> Path | None:
+    """Write the notebook at ``path`` with the outputs nbval received, into build/executed/<mode>/."""
+    import nbformat
+
+    from course_utils import config as course_config
+
+    record = config._course_notebooks.pop(str(path), None)
+    if record is None:
+        return None
+    nb = nbformat.read(path, as_version=4)
+    count = 0
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for index, cell in enumerate(code_cells):
+        outputs = record["cells"].get(index)
+        if outputs is None:
+            continue
+        count += 1
+        cell.execution_count = count
+        cell.outputs = [_as_output(o, count) for o in outputs]
+    nb.metadata["course"] = {"mode": course_config.mode_name(),
+                             "seconds": round(time.perf_counter() - record["start"], 1),
+                             "executed_by": "nbval", "complete": not record["failed"]
+                             and len(record["cells"]) == len(code_cells)}
+    if record["widgets"]:  # the layout nbclient writes (store_widget_state)
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+            "state": {key: {"model_name": state.get("_model_name"), "model_module": state.get("_model_module"),
+                            "model_module_version": state.get("_model_module_version"), "state": state}
+                      for key, state in record["widgets"].items()},
+            "version_major": 2, "version_minor": 0}}
+    out_dir = course_config.build_dir() / "executed" / course_config.mode_name()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / path.name
+    tmp = target.with_suffix(".ipynb.tmp")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, target)  # atomic: the site never reads half a notebook
+    return target
+
+
+def _as_output(out, count: int):
+    """nbval's message-shaped output -> a valid nbformat output."""
+    import nbformat
+
+    kind = out.get("output_type")
+    if kind == "stream":
+        return nbformat.v4.new_output("stream", name=out.get("name", "stdout"), text=out.get("text", ""))
+    if kind == "error":
+        return nbformat.v4.new_output("error", ename=out.get("ename", ""), evalue=out.get("evalue", ""),
+                                      traceback=list(out.get("traceback", [])))
+    if kind == "execute_result":
+        return nbformat.v4.new_output("execute_result", data=out.get("data", {}),
+                                      metadata=out.get("metadata", {}), execution_count=count)
+    return nbformat.v4.new_output("display_data", data=out.get("data", {}), metadata=out.get("metadata", {}))

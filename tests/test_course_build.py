@@ -153,10 +153,15 @@ def test_make_test_is_lint_unit_notebooks_book(tmp_path):
                 + _dry_run(repo, "test-book"))
     assert test == expected, "make test runs exactly the recipes of lint, unit, notebooks and test-book"
     assert any("ruff check" in ln for ln in test) and any("lint-imports" in ln for ln in test)
-    assert any(ln.startswith("COURSE_FAST=1") and "tests/test_notebooks.py" in ln for ln in test)
+    nbval = [ln for ln in test if ln.startswith("COURSE_FAST=1") and "--nbval-lax" in ln]
+    assert nbval and nbval[0].endswith(" notebooks"), "nbval executes every notebook, in fast mode"
+    assert "--dist loadfile" in nbval[0] and "-p conftest" in nbval[0], "a notebook's cells on one worker; copies kept"
     assert any("scripts/book.py" in ln for ln in test) and any("tests/test_book.py" in ln for ln in test)
     fast = _dry_run(repo, "unit-fast")
-    assert any('-m "not slow"' in ln or "-m 'not slow'" in ln for ln in fast)
+    assert any('-m "not slow and not book and not pypi"' in ln for ln in fast)
+    unit = _dry_run(repo, "unit")
+    assert not any(" -m \"" in ln or " -m '" in ln for ln in unit), "make unit keeps pyproject's default: no book, no PyPI"
+    assert any("-m pypi" in ln for ln in _dry_run(repo, "check-install"))
     assert any("scripts/bench.py --full" in ln for ln in _dry_run(repo, "bench-full"))
     assert not any("--full" in ln for ln in _dry_run(repo, "bench"))
 
@@ -169,7 +174,7 @@ def test_bench_budgets_per_mode():
     assert not bench.within_budget(quick_big, "fast") and bench.within_budget(quick_big, "full")
     assert not bench.within_budget({**slow_small, "wall_s": 901.0}, "full")
     table = bench.format_table([slow_small, quick_big], "fast").splitlines()
-    assert table[0] == "| notebook | ok | wall (s) | peak RSS (MB) | within 180 s / 2048 MB |"
+    assert table[0] == "| notebook | ok | wall (s) | peak RSS (MB) | within 90 s / 2048 MB |"
     assert table[2] == "| a.ipynb | yes | 400 | 900 | NO |"
     assert table[-1] == "| total | 2/2 | 460 | 3000 | |"
     assert "within 900 s |" in bench.format_table([slow_small], "full")

@@ -3,7 +3,9 @@
 The resolution tests ask PyPI what pip would install (``pip install --dry-run
 --report`` with ``--only-binary=:all:``: wheels only, nothing downloaded but
 metadata) for another platform than this machine's; they are skipped when PyPI
-cannot be reached. pip's own configuration is set aside so that only PyPI
+cannot be reached. They carry the marker ``pypi``: ``make unit`` leaves them out (it stays
+offline), ``make check-install`` runs them (``.ci/run`` does, after ``make test``).
+pip's own configuration is set aside so that only PyPI
 answers (no local wheel folder can hide a missing wheel).
 """
 
@@ -129,7 +131,7 @@ def test_colab_extra_is_bounded_and_tested_versions():
 
 
 @pytest.mark.slow
-@pytest.mark.network
+@pytest.mark.pypi
 def test_colab_extra_resolves_to_wheels_for_python_312(pypi, tmp_path):
     project = _pyproject()["project"]
     resolved = _resolve(project["dependencies"] + project["optional-dependencies"]["colab"], "3.12", tmp_path)
@@ -173,7 +175,7 @@ def _binder_requirements() -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.network
+@pytest.mark.pypi
 def test_binder_environment_pulls_no_nvidia_wheel(pypi, tmp_path):
     """Everything Binder installs, resolved against PyPI for Linux x86_64: no nvidia-* package.
 
@@ -199,7 +201,7 @@ def test_binder_environment_pulls_no_nvidia_wheel(pypi, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.network
+@pytest.mark.pypi
 def test_binder_torch_is_the_cpu_build(tmp_path):
     if not (_reachable("pypi.org") and _reachable("download.pytorch.org")):
         pytest.skip("PyPI or PyTorch's CPU index is unreachable from here")
