@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.datasets._cache import cached_simulation
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.calo.formats import INCIDENT_ENERGIES, Binning, CaloData, default_binning, read, write
 
 __all__ = ["VERSION", "FILE_NAME", "LAYER_DEPTHS", "simulate_showers", "simulate"]
@@ -220,7 +220,6 @@ def simulate(n: int = 121_000, *, seed: int = 42) -> Dataset:
     path = folder / FILE_NAME
     data = read(path)
     return Dataset(data, "simulated", "calo",
-                   "simulation du cours : paramétrisation GFlash (profils longitudinal Gamma et radial "
-                   "cœur + queue, fluctuations d'échantillonnage), pas Geant4",
-                   "produite par le cours (même licence que le code)", path,
-                   {"n_showers": len(data), "seed": seed, "version": VERSION})
+                   "course simulation: GFlash-style parametrisation (Gamma longitudinal profile, core + tail "
+                   f"radial profile, sampling fluctuations), not Geant4, seed {seed}",
+                   SIMULATION_LICENCE, path, {"seed": seed, "version": VERSION})

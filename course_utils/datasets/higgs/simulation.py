@@ -99,7 +99,7 @@ import pandas as pd
 
 from course_utils import config
 from course_utils.datasets._cache import cached_simulation
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.higgs._generator import (
     CHUNK,
     M_H,
@@ -262,5 +262,5 @@ def simulate(n: int, *, seed: int = 42, mpi: bool | None = None, detector: Detec
                "masses_GeV": {"H0": M_H0, "H+-": M_HPM, "h0": M_H}, **stats}
     provenance = (f"course simulation: Pythia 8 + FastJet, √s = 8 TeV, gg → H⁰ → W H± → W W b b̄ vs t t̄, "
                   f"MPI {'on' if mpi else 'off'}, seed {seed}")
-    return Dataset(df, "simulated", DATASET, provenance, "MIT (code du cours)", path, details)
+    return Dataset(df, "simulated", DATASET, provenance, SIMULATION_LICENCE, path, details)
 

@@ -36,6 +36,9 @@ Examples
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -48,6 +51,7 @@ from course_utils.datasets._registry import (
 )
 from course_utils.datasets.lhco import formats
 from course_utils.datasets.lhco.formats import COLUMNS, read, write
+from course_utils.validation import check_count, check_number
 
 __all__ = ["INFO", "FILE", "COLUMNS", "N_BACKGROUND", "N_SIGNAL", "SIM_BACKGROUND", "SIM_SIGNAL",
            "load", "read", "write", "inject"]
@@ -82,14 +86,6 @@ INFO = DatasetInfo(
 )
 
 
-def _check_count(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-    return int(value)
-
-
 def inject(df: pd.DataFrame, *, n: int | None = None, signal_fraction: float | None = None,
            seed: int = 42) -> pd.DataFrame:
     """A sample of ``n`` background events plus signal at the rate ``signal_fraction``.
@@ -113,7 +109,7 @@ def inject(df: pd.DataFrame, *, n: int | None = None, signal_fraction: float | N
     """
     if list(df.columns) != COLUMNS:
         raise ValueError(f"df must have the columns {COLUMNS}, got {list(df.columns)}")
-    n = _check_count(n, "n")
+    n = check_count(n, "n", allow_none=True)
     rng = np.random.default_rng(seed)
     bkg = np.flatnonzero(df["label"].to_numpy() == 0)
     sig = np.flatnonzero(df["label"].to_numpy() == 1)
@@ -123,8 +119,7 @@ def inject(df: pd.DataFrame, *, n: int | None = None, signal_fraction: float | N
     if signal_fraction is None:
         n_sig = len(sig)
     else:
-        if not np.isfinite(signal_fraction) or signal_fraction < 0:
-            raise ValueError(f"signal_fraction must be a number >= 0 or None, got {signal_fraction!r}")
+        signal_fraction = check_number(signal_fraction, "signal_fraction", min_value=0)
         n_sig = int(round(signal_fraction * len(bkg)))
         if n_sig > len(sig):
             raise ValueError(f"signal_fraction={signal_fraction} needs {n_sig} signal events, the sample holds "
@@ -134,8 +129,9 @@ def inject(df: pd.DataFrame, *, n: int | None = None, signal_fraction: float | N
     return df.iloc[rows].reset_index(drop=True)
 
 
-def _load_real(n: int | None, signal_fraction: float | None, seed: int, verbose: bool) -> Dataset:
-    path = fetch(INFO.name, FILE, progress=verbose)
+def _load_real(n: int | None, signal_fraction: float | None, seed: int, verbose: bool,
+               data_home: str | os.PathLike[str] | None) -> Dataset:
+    path = fetch(INFO.name, FILE, progress=verbose, data_home=data_home)
     df = formats.read(path)
     counts = df["label"].value_counts().to_dict()
     if counts.get(0.0) != N_BACKGROUND or counts.get(1.0) != N_SIGNAL:
@@ -150,7 +146,8 @@ def _details(df: pd.DataFrame, signal_fraction: float | None) -> dict:
     return {"n_background": len(df) - n_sig, "n_signal": n_sig, "signal_fraction": signal_fraction}
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True,
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None,
          signal_fraction: float | None = None) -> Dataset:
     """LHCO R&D events (published or simulated), with a chosen amount of signal.
 
@@ -162,10 +159,15 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         Background events (``None``: all those of the source, 1,000,000
         published or :data:`SIM_BACKGROUND` simulated; more than
         :data:`SIM_BACKGROUND` simulated events start a longer simulation).
+        ``len(ds)`` counts every event, the injected signal included.
     seed
-        Seed of the choice of events (and of a new simulation's events).
+        Seed of the choice of events, published or simulated (and of a new
+        simulation's events when ``n`` exceeds :data:`SIM_BACKGROUND`).
     verbose
         Print the source, its provenance and licence.
+    data_home
+        The folder of ``events_anomalydetection_v2.features.h5``, instead of
+        ``<data>/real/lhco/``; downloaded there when missing.
     signal_fraction
         Signal events per background event (``None``: every signal event of the
         source, about one per ten background events).
@@ -175,7 +177,8 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     Dataset
         ``.data``: DataFrame with the 15 columns of the file, rows shuffled.
     """
-    n = _check_count(n, "n")
+    n = check_count(n, "n", allow_none=True)
+    check_number(signal_fraction, "signal_fraction", min_value=0, allow_none=True)
 
     def simulated() -> Dataset:
         from course_utils.datasets.lhco import simulation
@@ -187,5 +190,5 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         return Dataset(out, "simulated", INFO.name, ds.provenance, ds.licence, ds.path,
                        {**ds.details, **_details(out, signal_fraction)})
 
-    return load_with_fallback(INFO.name, source, lambda: _load_real(n, signal_fraction, seed, verbose), simulated,
+    return load_with_fallback(INFO.name, source, lambda: _load_real(n, signal_fraction, seed, verbose, data_home), simulated,
                               info=INFO, verbose=verbose)

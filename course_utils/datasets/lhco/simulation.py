@@ -70,7 +70,7 @@ import pandas as pd
 
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.lhco.formats import COLUMNS, read, write
 from course_utils.physics.nsubjettiness import tau_n
 
@@ -376,4 +376,4 @@ def simulate(n: int, *, seed: int = 42, n_signal: int | None = None, detector: D
     provenance = (f"course simulation: Pythia 8 + FastJet, √s = 13 TeV, QCD dijets (p̂T > {det.pthat_min:.0f} GeV) "
                   f"and W′(3.5 TeV) → X(500) Y(100) → 4q, anti-kT R = {det.jet_r:g}, MPI "
                   f"{'on' if det.mpi else 'off'}, seed {seed}")
-    return Dataset(df, "simulated", "lhco", provenance, "MIT (code du cours)", path, details)
+    return Dataset(df, "simulated", "lhco", provenance, SIMULATION_LICENCE, path, details)

@@ -60,7 +60,7 @@ import numpy as np
 
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.quark_gluon import formats
 
 __all__ = ["Setup", "DEFAULT", "FILE_NAME", "RESERVED", "simulate", "generate", "generate_chunk",
@@ -426,7 +426,7 @@ def simulate(n: int, *, seed: int = 42, settings: Mapping[str, Any] | None = Non
                    f"course simulation: Pythia 8 ({_pythia_version()}) + FastJet, pp 14 TeV, Z+jet, "
                    f"anti-kT R={setup.jet_r}, pT {setup.jet_pt_min:g}-{setup.jet_pt_max:g} GeV, "
                    f"|y|<{setup.jet_y_max:g}, seed {seed}, {what}",
-                   "generated here (Pythia 8: GPL v2+; FastJet: GPL v2+)", path,
+                   SIMULATION_LICENCE, path,
                    {"n_jets": len(y), "n_quark": int(y.sum()), "n_gluon": int(len(y) - y.sum()), "seed": seed,
                     "setup": dataclasses.asdict(setup), "settings": extra, "generation": stats,
                     "generator": "pythia"})

@@ -50,7 +50,7 @@ import pandas as pd
 
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.trackml import formats
 
 __all__ = ["VERSION", "B_FIELD", "SURFACES", "Surface", "SimulationConfig", "pythia_settings",
@@ -608,6 +608,6 @@ def simulate(n: int, *, seed: int = 42, pileup: float = 20.0, config: Simulation
     return Dataset(data=events, source="simulated", name="trackml",
                    provenance=f"course simulation: Pythia 8 t tbar + <mu> = {pileup:g} minimum-bias, helices in "
                               f"2 T, TrackML-like silicon tracker",
-                   licence="CC BY 4.0 (the course's own simulation)", path=folder,
+                   licence=SIMULATION_LICENCE, path=folder,
                    details={"pileup": pileup, "seed": seed, "detectors": formats.read_detectors(
                        folder / "detectors.csv"), **timing})
