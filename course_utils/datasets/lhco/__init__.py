@@ -110,23 +110,36 @@ def inject(df: pd.DataFrame, *, n: int | None = None, signal_fraction: float | N
     if list(df.columns) != COLUMNS:
         raise ValueError(f"df must have the columns {COLUMNS}, got {list(df.columns)}")
     n = check_count(n, "n", allow_none=True)
+    labels = df["label"].to_numpy()
+    n_bkg = int((labels == 0).sum()) if n is None else n
+    if signal_fraction is None:
+        n_sig = int((labels == 1).sum())
+    else:
+        n_sig = int(round(check_number(signal_fraction, "signal_fraction", min_value=0) * n_bkg))
+    return _choose(df, n_bkg, n_sig, seed)
+
+
+def _choose(df: pd.DataFrame, n_bkg: int, n_sig: int, seed: int) -> pd.DataFrame:
+    """``n_bkg`` background and ``n_sig`` signal rows of ``df``, drawn with ``seed`` and shuffled."""
     rng = np.random.default_rng(seed)
     bkg = np.flatnonzero(df["label"].to_numpy() == 0)
     sig = np.flatnonzero(df["label"].to_numpy() == 1)
-    if n is not None and n > len(bkg):
-        raise ValueError(f"n={n} background events asked, the sample holds {len(bkg)}")
-    bkg = rng.permutation(bkg)[: n if n is not None else len(bkg)]
-    if signal_fraction is None:
-        n_sig = len(sig)
-    else:
-        signal_fraction = check_number(signal_fraction, "signal_fraction", min_value=0)
-        n_sig = int(round(signal_fraction * len(bkg)))
-        if n_sig > len(sig):
-            raise ValueError(f"signal_fraction={signal_fraction} needs {n_sig} signal events, the sample holds "
-                             f"{len(sig)}")
-    sig = rng.permutation(sig)[:n_sig]
-    rows = rng.permutation(np.concatenate([bkg, sig]))
+    if n_bkg > len(bkg):
+        raise ValueError(f"{n_bkg} background events asked, the sample holds {len(bkg)}")
+    if n_sig > len(sig):
+        raise ValueError(f"{n_sig} signal events asked, the sample holds {len(sig)}")
+    rows = rng.permutation(np.concatenate([rng.permutation(bkg)[:n_bkg], rng.permutation(sig)[:n_sig]]))
     return df.iloc[rows].reset_index(drop=True)
+
+
+def _split(n: int | None, signal_fraction: float | None, n_bkg_source: int, n_sig_source: int) -> tuple[int, int]:
+    """Background and signal events for ``n`` events in all (``None``: every background event)."""
+    if n is None:
+        n_sig = n_sig_source if signal_fraction is None else int(round(signal_fraction * n_bkg_source))
+        return n_bkg_source, n_sig
+    ratio = n_sig_source / n_bkg_source if signal_fraction is None else signal_fraction
+    n_sig = int(round(n * ratio / (1 + ratio)))
+    return n - n_sig, n_sig
 
 
 def _load_real(n: int | None, signal_fraction: float | None, seed: int, verbose: bool,
@@ -137,7 +150,7 @@ def _load_real(n: int | None, signal_fraction: float | None, seed: int, verbose:
     if counts.get(0.0) != N_BACKGROUND or counts.get(1.0) != N_SIGNAL:
         raise ValueError(f"{path}: expected {N_BACKGROUND:,} background and {N_SIGNAL:,} signal events, found "
                          f"{counts}; the file may be damaged: delete it to fetch it again")
-    out = inject(df, n=n, signal_fraction=signal_fraction, seed=seed)
+    out = _choose(df, *_split(n, signal_fraction, N_BACKGROUND, N_SIGNAL), seed)
     return Dataset(out, "real", INFO.name, INFO.provenance, INFO.licence, path, _details(out, signal_fraction))
 
 
@@ -156,10 +169,11 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
     source : {"auto", "real", "simulated"}
         ``"auto"``: the published file if cached or downloadable, else the simulation.
     n
-        Background events (``None``: all those of the source, 1,000,000
-        published or :data:`SIM_BACKGROUND` simulated; more than
-        :data:`SIM_BACKGROUND` simulated events start a longer simulation).
-        ``len(ds)`` counts every event, the injected signal included.
+        Events in all, background and signal (``len(ds)``), shared as
+        ``signal_fraction`` says. ``None``: every background event of the
+        source, 1,000,000 published or :data:`SIM_BACKGROUND` simulated;
+        more than :data:`SIM_BACKGROUND` simulated background events start a
+        longer simulation.
     seed
         Seed of the choice of events, published or simulated (and of a new
         simulation's events when ``n`` exceeds :data:`SIM_BACKGROUND`).
@@ -169,8 +183,9 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
         The folder of ``events_anomalydetection_v2.features.h5``, instead of
         ``<data>/real/lhco/``; downloaded there when missing.
     signal_fraction
-        Signal events per background event (``None``: every signal event of the
-        source, about one per ten background events).
+        Signal events per background event (``None``: the source's own share,
+        about one per ten background events; with ``n=None``, every signal
+        event of the source).
 
     Returns
     -------
@@ -183,10 +198,11 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
     def simulated() -> Dataset:
         from course_utils.datasets.lhco import simulation
 
-        n_sim = SIM_BACKGROUND if n is None or n <= SIM_BACKGROUND else n
-        n_sig = SIM_SIGNAL if n_sim == SIM_BACKGROUND else n_sim // 10
-        ds = simulation.simulate(n_sim, seed=42 if n_sim == SIM_BACKGROUND else seed, n_signal=n_sig)
-        out = inject(ds.data, n=n, signal_fraction=signal_fraction, seed=seed)
+        n_bkg, n_sig = _split(n, signal_fraction, SIM_BACKGROUND, SIM_SIGNAL)
+        n_sim = max(SIM_BACKGROUND, n_bkg)
+        n_sim_sig = SIM_SIGNAL if n_sim == SIM_BACKGROUND else max(n_sim // 10, n_sig)
+        ds = simulation.simulate(n_sim, seed=42 if n_sim == SIM_BACKGROUND else seed, n_signal=n_sim_sig)
+        out = _choose(ds.data, n_bkg, n_sig, seed)
         return Dataset(out, "simulated", INFO.name, ds.provenance, ds.licence, ds.path,
                        {**ds.details, **_details(out, signal_fraction)})
 
