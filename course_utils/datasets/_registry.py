@@ -171,6 +171,10 @@ class Dataset:
     made_by: str = ""
     doi: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.source == "simulated" and not self.made_by:
+            self.made_by = "course simulation"
+
     def __len__(self) -> int:
         data = self.data[-1] if isinstance(self.data, tuple) else self.data
         return len(data)
@@ -240,8 +244,6 @@ def load_with_fallback(name: str, source: str, load_real: Callable[[], Dataset],
     if ds.source == "real" and info is not None:
         ds.made_by = ds.made_by or info.made_by
         ds.doi = ds.doi or info.doi
-    elif ds.source == "simulated":
-        ds.made_by = ds.made_by or "course simulation"
     if verbose:
         print(ds.summary())
     return ds

@@ -51,6 +51,7 @@ import numpy as np
 from course_utils.datasets._cache import cached_simulation
 from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.calo.formats import INCIDENT_ENERGIES, Binning, CaloData, default_binning, read, write
+from course_utils.validation import check_count
 
 __all__ = ["VERSION", "FILE_NAME", "LAYER_DEPTHS", "simulate_showers", "simulate"]
 
@@ -179,9 +180,7 @@ def simulate_showers(n: int, *, seed: int = 42, energies: np.ndarray | None = No
     showers : numpy.ndarray, shape (n, 368)
         Energy per voxel [MeV], float32.
     """
-    if isinstance(n, bool) or int(n) < 1 or int(n) > MAX_SHOWERS:
-        raise ValueError(f"n must be an integer in [1, {MAX_SHOWERS}], got {n!r}")
-    n = int(n)
+    n = check_count(n, "n", max_value=MAX_SHOWERS)
     rng = np.random.default_rng(seed)
     binning = default_binning() if binning is None else binning
     if energies is None:
@@ -209,8 +208,7 @@ def simulate(n: int = 121_000, *, seed: int = 42) -> Dataset:
     Dataset
         ``.data`` is a :class:`.formats.CaloData` read back from the written file.
     """
-    if isinstance(n, bool) or int(n) < 1 or int(n) > MAX_SHOWERS:
-        raise ValueError(f"n must be an integer in [1, {MAX_SHOWERS}], got {n!r}")
+    n = check_count(n, "n", max_value=MAX_SHOWERS)
 
     def generate(folder: Path) -> None:
         e, showers = simulate_showers(int(n), seed=seed)

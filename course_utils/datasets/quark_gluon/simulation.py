@@ -62,6 +62,7 @@ from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
 from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.quark_gluon import formats
+from course_utils.validation import check_count
 
 __all__ = ["Setup", "DEFAULT", "FILE_NAME", "RESERVED", "simulate", "generate", "generate_chunk",
            "check_settings", "benchmark"]
@@ -306,11 +307,7 @@ def _chunk_seed(seed: int, label: int, chunk: int) -> int:
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_count(value, name, min_value=minimum)
 
 
 def _checked(n: object, seed: object, chunk_size: object, setup: object,
