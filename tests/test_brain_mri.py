@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from course_utils import datasets
-from course_utils.datasets import brain_mri
+from course_utils.datasets import _fetch, brain_mri
 from course_utils.datasets._registry import DataUnavailableError
 from course_utils.datasets.brain_mri import formats, simulation
 
@@ -65,7 +65,7 @@ def test_class_counts_follow_proportions_and_sum_to_n():
 
 
 @pytest.mark.parametrize("n, proportions, match", [
-    (0, None, "positive integer"),
+    (0, None, "n must be an integer >= 1"),
     (10, {"astrocytoma": 1.0}, "unknown classes"),
     (10, [1, 1, 1], "4 weights"),
     (10, [1, -1, 1, 1], "non-negative"),
@@ -88,7 +88,7 @@ def test_render_slice_is_deterministic_uint8_with_black_margins():
     assert a[:4, :4].mean() < 25 and a[40:56, 40:56].mean() > 60
 
 
-@pytest.mark.parametrize("label, size, match", [("astrocytoma", 64, "unknown class"), ("glioma", 16, "at least 32")])
+@pytest.mark.parametrize("label, size, match", [("astrocytoma", 64, "unknown class"), ("glioma", 16, "size must be an integer >= 32")])
 def test_render_slice_refuses_bad_arguments(label, size, match):
     with pytest.raises(ValueError, match=match):
         simulation.render_slice(label, size, np.random.default_rng(0))
@@ -228,7 +228,7 @@ def test_read_split_first_files_of_each_class(kaggle_split):
     np.testing.assert_array_equal(X, full[first_two])  # the first files by name, in each class
     assert len(brain_mri.read_split(kaggle_split, n=100, image_size=8, progress=False)[0]) == 12
     for bad in (3, 0, 2.0, True):
-        with pytest.raises(ValueError, match="at least 4"):
+        with pytest.raises(ValueError, match="n must be an integer >= 4"):
             brain_mri.read_split(kaggle_split, n=bad, image_size=8)
 
 
@@ -253,7 +253,7 @@ def test_read_both_splits_whole_or_in_part(kaggle_root):
     np.testing.assert_array_equal(images.y_train, y)
     part = brain_mri.read(kaggle_root, n=12, image_size=16, progress=False)
     assert part.counts() == {"Training": {c: 2 for c in CLASSES}, "Testing": {c: 1 for c in CLASSES}}
-    with pytest.raises(ValueError, match="at least 8"):
+    with pytest.raises(ValueError, match="n must be an integer >= 8"):
         brain_mri.read(kaggle_root, n=7)
 
 
@@ -311,16 +311,6 @@ def test_load_simulated_is_cached_and_reports_counts(data_dir, capsys):
     np.testing.assert_array_equal(again.data.X_train, images.X_train)
 
 
-def test_load_auto_offline_falls_back_to_the_simulation(data_dir, monkeypatch, capsys):
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    ds = brain_mri.load("auto", image_size=16, n=12, test_fraction=1 / 3)
-    out = capsys.readouterr().out
-    assert ds.source == "simulated"
-    assert "real data unavailable" in out and "kaggle.com/datasets/masoudnickparvar" in out
-    with pytest.raises(DataUnavailableError, match="Training/<class>/"):
-        brain_mri.load("real", image_size=16)
-
-
 def test_load_real_from_the_data_directory(data_dir, capsys):
     root = data_dir / "real" / "brain_mri"
     for split, prefix in brain_mri.SPLITS.items():
@@ -334,15 +324,16 @@ def test_load_real_from_the_data_directory(data_dir, capsys):
     assert ds.data.X_train.shape == (8, 16, 16, 1) and ds.data.counts()["Testing"]["glioma"] == 2
 
 
-def test_load_real_from_a_given_path_one_level_down(tmp_path, data_dir):
+def test_load_real_from_data_home_one_level_down(tmp_path, data_dir, monkeypatch):
     unzipped = tmp_path / "download" / "brain-tumor-mri-dataset"
     for split in brain_mri.SPLITS:
         for name in CLASSES:
             _jpeg(unzipped / split / name / "x.jpg", _bright_square(30, 5))
-    ds = brain_mri.load("real", path=tmp_path / "download", image_size=8, verbose=False)
-    assert ds.path == unzipped and len(ds.data.y_train) == 4
-    with pytest.raises(FileNotFoundError, match="Training/ and Testing/"):
-        brain_mri.load("auto", path=tmp_path / "nowhere", image_size=8)
+    ds = brain_mri.load("real", data_home=tmp_path / "download", image_size=8, verbose=False)
+    assert ds.path == unzipped and len(ds.data.y_train) == 4 and len(ds) == 8
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(DataUnavailableError, match="no copy in .*nowhere"):
+        brain_mri.load("real", data_home=tmp_path / "nowhere", image_size=8)
 
 
 def test_kagglehub_is_used_only_with_credentials(tmp_path, data_dir, monkeypatch):
@@ -357,8 +348,8 @@ def test_kagglehub_is_used_only_with_credentials(tmp_path, data_dir, monkeypatch
         return str(downloaded)
 
     monkeypatch.setitem(sys.modules, "kagglehub", types.SimpleNamespace(dataset_download=dataset_download))
-    monkeypatch.setattr(brain_mri, "_kagglehub_installed", lambda: True)
-    monkeypatch.setattr(brain_mri, "network_available", lambda url, timeout=3.0: True)
+    monkeypatch.setattr(_fetch, "kagglehub_installed", lambda: True)
+    monkeypatch.setattr(_fetch, "network_available", lambda url, timeout=3.0: True)
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
     for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(var, raising=False)
@@ -372,7 +363,7 @@ def test_kagglehub_is_used_only_with_credentials(tmp_path, data_dir, monkeypatch
 
 
 def test_kagglehub_absent_is_explained(data_dir, monkeypatch):
-    monkeypatch.setattr(brain_mri, "_kagglehub_installed", lambda: False)
+    monkeypatch.setattr(_fetch, "kagglehub_installed", lambda: False)
     with pytest.raises(DataUnavailableError, match="kagglehub is not installed"):
         brain_mri.load("real", image_size=8, verbose=False)
 

@@ -213,7 +213,7 @@ def test_load_with_fallback(data_dir, capsys):
         load_with_fallback("toy", "real", unavailable, lambda: _ds("simulated"))
     with pytest.raises(DataUnavailableError, match="no simulation"):
         load_with_fallback("toy", "auto", unavailable, None)
-    with pytest.raises(ValueError, match="unknown source"):
+    with pytest.raises(ValueError, match="source must be one of"):
         load_with_fallback("toy", "fake", unavailable, None)
 
 

@@ -49,7 +49,7 @@ def test_read_first_n_events_only(tmp_path):
     with pytest.raises(ValueError, match="line 4"):
         formats.read(path, n=4)
     for bad in (0, -1, 2.5, True, "3"):
-        with pytest.raises(ValueError, match="positive number of events"):
+        with pytest.raises(ValueError, match="n must be an integer >= 1 or None"):
             formats.read(path, n=bad)
 
 
@@ -198,17 +198,6 @@ def test_real_zip_through_the_mirror_setting(data_dir, shared_magic, http_server
 
 
 @pytest.mark.network
-def test_corrupt_cache_is_fetched_again(data_dir, small_remote, http_server, capsys):
-    cached = data_dir / "real" / "magic" / "magic04.data"
-    cached.parent.mkdir(parents=True)
-    cached.write_text(GOOD_LINES[0] + "\n")  # truncated: wrong size and checksum
-    ds = magic.load(source="real", verbose=False)
-    assert len(ds.data) == 3
-    assert "corrupt" in capsys.readouterr().out
-    assert hashlib.sha256(cached.read_bytes()).hexdigest() == small_remote.sha256
-
-
-@pytest.mark.network
 def test_wrong_checksum_is_refused_then_auto_falls_back(data_dir, http_server, monkeypatch):
     url = serve_zip(http_server, "magic.zip", ("\n".join(GOOD_LINES) + "\n").encode())
     monkeypatch.setattr(magic, "FILE", RemoteFile("magic04.data", (url,), "0" * 64, None, "magic04.data"))
@@ -217,23 +206,6 @@ def test_wrong_checksum_is_refused_then_auto_falls_back(data_dir, http_server, m
     assert not (data_dir / "real" / "magic" / "magic04.data").exists()
     ds = magic.load(source="auto", n=120, verbose=False)
     assert ds.source == "simulated" and len(ds.data) == 120
-
-
-def test_offline_without_cache(data_dir, monkeypatch, capsys):
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    with pytest.raises(DataUnavailableError, match="place magic04.data"):
-        magic.load(source="real")
-    ds = magic.load(n=100, seed=4)
-    assert ds.source == "simulated" and len(ds.data) == 100
-    out = capsys.readouterr().out
-    assert "using the course's simulation" in out and "SIMULATION" in out
-
-
-def test_unknown_source_and_bad_n():
-    with pytest.raises(ValueError, match="unknown source"):
-        magic.load(source="both")
-    with pytest.raises(ValueError, match="positive number of events"):
-        magic.load(source="simulated", n=0)
 
 
 def test_registry_entry_says_how_the_published_file_was_made():

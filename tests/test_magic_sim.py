@@ -57,14 +57,6 @@ def test_gammas_point_to_the_source_and_hadrons_are_wider(events):
     assert not g["muon"].any()
 
 
-def test_same_seed_same_events_other_seed_other_events():
-    a = simulation.simulate_events(60, seed=9, progress=False).features
-    b = simulation.simulate_events(60, seed=9, progress=False).features
-    c = simulation.simulate_events(60, seed=10, progress=False).features
-    pd.testing.assert_frame_equal(a, b)
-    assert not a.equals(c)
-
-
 @pytest.mark.parametrize("kwargs", [
     {"n": 0}, {"n": -5}, {"n": 2.5}, {"n": True},
     {"n": simulation.MAX_EVENTS + 1},

@@ -174,8 +174,8 @@ def test_load_real_unavailable_and_bad_arguments(data_dir, monkeypatch):
         trackml.load("real", n=1, verbose=False)
     with pytest.raises(ValueError, match="source"):
         trackml.load("nowhere")
-    with pytest.raises(ValueError, match="positive"):
-        trackml.load("simulated", n=0)
+    with pytest.raises(ValueError, match="pileup"):
+        trackml.load("simulated", n=1, pileup=-1)
     with pytest.raises(ValueError, match="pileup"):
         simulation.simulate(1, pileup=-1)
 

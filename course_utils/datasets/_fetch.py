@@ -7,6 +7,13 @@
   (uproot over HTTP, a streamed head of a large file) instead of downloading.
 * :func:`download_resumable`: one resumable download (HTTP ranges) for files of
   several GB.
+* :func:`stream`: the body of a URL in chunks, for loaders that read only the
+  beginning of a large file (the HIGGS head).
+* :func:`fetch_kaggle`: a Kaggle dataset or competition file through the
+  optional ``kagglehub`` package, when credentials are configured.
+
+No other module of ``course_utils.datasets`` imports ``requests``, ``pooch`` or
+``kagglehub``.
 
 ``COURSE_DATA_MIRROR=http://host/path`` adds a mirror tried first, where files
 are at ``<mirror>/<dataset>/<file name>`` (a classroom server, for instance).
@@ -16,20 +23,23 @@ Whether to retry a mirror is decided by the HTTP status code: 4xx answers
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import socket
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from course_utils import _files, config
 from course_utils.datasets._registry import DataUnavailableError, RemoteFile, real_dir
 
-__all__ = ["PROBE_TIMEOUT", "DOWNLOAD_TIMEOUT", "network_available", "mirrors", "verify", "is_cached",
-           "http_status", "over_mirrors", "fetch", "download_resumable"]
+__all__ = ["PROBE_TIMEOUT", "DOWNLOAD_TIMEOUT", "KAGGLE_TIMEOUT", "network_available", "mirrors", "verify",
+           "is_cached", "http_status", "over_mirrors", "fetch", "download_resumable", "stream", "kagglehub_installed", "kaggle_credentials",
+           "fetch_kaggle"]
 
 T = TypeVar("T")
 
@@ -37,6 +47,8 @@ T = TypeVar("T")
 PROBE_TIMEOUT = 3.0
 #: Seconds without data before a download is abandoned.
 DOWNLOAD_TIMEOUT = 30.0
+#: Seconds without data before a Kaggle download is abandoned.
+KAGGLE_TIMEOUT = 60.0
 
 
 def verify(path: Path, remote: RemoteFile) -> str | None:
@@ -52,9 +64,9 @@ def verify(path: Path, remote: RemoteFile) -> str | None:
     return None
 
 
-def is_cached(dataset: str, remote: RemoteFile) -> bool:
-    """True when the file is in the cache with the right size and checksum."""
-    return verify(real_dir(dataset) / remote.name, remote) is None
+def is_cached(dataset: str, remote: RemoteFile, *, data_home: str | os.PathLike[str] | None = None) -> bool:
+    """True when the file is in the cache (or ``data_home``) with the right size and checksum."""
+    return verify(real_dir(dataset, data_home) / remote.name, remote) is None
 
 
 def network_available(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
@@ -142,19 +154,20 @@ def over_mirrors(what: str, urls: list[str], attempt: Callable[[str], T], *, ret
 
 
 def fetch(dataset: str, remote: RemoteFile, *, retries: int = 2, timeout: float = DOWNLOAD_TIMEOUT,
-          progress: bool = True) -> Path:
+          progress: bool = True, data_home: str | os.PathLike[str] | None = None) -> Path:
     """The verified local path of a real file, downloading it when needed.
 
     A cached file with the wrong size or checksum is removed and fetched again.
     Each mirror is tried ``retries`` times. Concurrent callers wait on a lock,
-    and the file appears atomically.
+    and the file appears atomically. ``data_home``: the folder to look in and
+    download into, instead of ``<data>/real/<dataset>/``.
 
     Raises
     ------
     DataUnavailableError
         Offline mode, no network, or every mirror failed (the reasons are listed).
     """
-    dest = real_dir(dataset) / remote.name
+    dest = real_dir(dataset, data_home) / remote.name
     with _files.locked(dest):
         problem = verify(dest, remote)
         if problem is None:
@@ -227,3 +240,97 @@ def download_resumable(url: str, part: Path, *, timeout: float = 60.0, progress:
     if total is not None and size != total:
         raise OSError(f"download stopped at {size:,} of {total:,} bytes (call again to resume)")
     return size
+
+
+def stream(url: str, *, timeout: float = DOWNLOAD_TIMEOUT, chunk: int = 1 << 16) -> Iterator[bytes]:
+    """The body of ``url`` in chunks of about ``chunk`` bytes; stop iterating to stop the download.
+
+    Raises
+    ------
+    requests.HTTPError
+        The server answered with an error status (:func:`http_status` reads it).
+    """
+    import requests
+
+    with requests.get(url, stream=True, timeout=timeout) as resp:
+        resp.raise_for_status()
+        yield from resp.iter_content(chunk)
+
+
+def kagglehub_installed() -> bool:
+    """Whether the optional ``kagglehub`` package can be imported (it is not imported here)."""
+    return importlib.util.find_spec("kagglehub") is not None
+
+
+def kaggle_credentials() -> bool:
+    """Whether Kaggle credentials are configured (environment variables, ``kaggle.json`` or ``access_token``)."""
+    if os.environ.get("KAGGLE_API_TOKEN") or (os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")):
+        return True
+    conf = Path(os.environ.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
+    return (conf / "kaggle.json").is_file() or (conf / "access_token").is_file()
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def fetch_kaggle(handle: str, *, kind: Literal["dataset", "competition"] = "dataset", path: str | None = None,
+                 timeout: float = KAGGLE_TIMEOUT) -> Path:
+    """Download a Kaggle dataset (or one file of a competition) with the optional ``kagglehub`` package.
+
+    ``kagglehub`` keeps its own cache (``~/.cache/kagglehub``), so a second
+    call returns at once.
+
+    Parameters
+    ----------
+    handle
+        ``"owner/dataset"`` for a dataset, the competition's name for a competition.
+    kind
+        ``"dataset"`` (``kagglehub.dataset_download``) or ``"competition"``
+        (``kagglehub.competition_download``, whose rules must have been
+        accepted on kaggle.com).
+    path
+        One file of the dataset or competition (``"train_sample.zip"``); ``None``: all of it.
+    timeout
+        Seconds without data before the download is abandoned.
+
+    Returns
+    -------
+    Path
+        Where ``kagglehub`` put the files.
+
+    Raises
+    ------
+    DataUnavailableError
+        ``COURSE_OFFLINE`` is set, ``kagglehub`` is not installed, no
+        credentials, kaggle.com unreachable, or the download failed: each
+        says which, in seconds when offline.
+    """
+    if kind not in ("dataset", "competition"):
+        raise ValueError(f"kind must be one of ('dataset', 'competition'), got {kind!r} ({type(kind).__name__})")
+    if config.offline_mode():
+        raise DataUnavailableError("COURSE_OFFLINE is set, so no download is tried")
+    if not kagglehub_installed():
+        raise DataUnavailableError("the optional package kagglehub is not installed")
+    if not kaggle_credentials():
+        raise DataUnavailableError("kagglehub has no Kaggle credentials (KAGGLE_USERNAME/KAGGLE_KEY or kaggle.json)")
+    if not network_available("https://www.kaggle.com"):
+        raise DataUnavailableError("www.kaggle.com is unreachable")
+    import kagglehub
+
+    try:
+        with _socket_timeout(timeout):
+            if kind == "dataset":
+                out = kagglehub.dataset_download(handle, path=path) if path else kagglehub.dataset_download(handle)
+            else:
+                out = kagglehub.competition_download(handle, path=path) if path else \
+                    kagglehub.competition_download(handle)
+    except Exception as exc:  # noqa: BLE001 - any failure means: not available this way
+        raise DataUnavailableError(f"kagglehub failed: {type(exc).__name__}: {exc}") from exc
+    return Path(out)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.datasets._cache import parallel_map
+from course_utils.validation import check_count
 
 __all__ = ["new", "cached", "seed", "generate_selected"]
 
@@ -92,8 +93,7 @@ def generate_selected(wanted: Mapping[str, int], *, processes: Mapping[str, int]
     for process, n in wanted.items():
         if process not in processes:
             raise ValueError(f"unknown process {process!r}: expected one of {list(processes)}")
-        if isinstance(n, bool) or int(n) != n or not 1 <= n <= max_events:
-            raise ValueError(f"number of {process} events must be an integer in [1, {max_events:,}], got {n!r}")
+        check_count(n, f"the number of {process} events", max_value=max_events)
     parts: dict[str, list[np.ndarray]] = {p: [] for p in wanted}
     done = {p: 0 for p in wanted}  # tasks planned so far
     cpu = {p: 0.0 for p in wanted}

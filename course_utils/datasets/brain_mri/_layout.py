@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_utils.validation import check_count
+
 __all__ = ["CLASSES", "SPLITS", "EXPECTED_COUNTS", "KAGGLE_PROPORTIONS", "DEFAULT_IMAGE_SIZE", "image_path",
            "class_counts"]
 
@@ -37,8 +39,7 @@ def image_path(directory: str | Path, split: str, label: str, index: int) -> Pat
         raise ValueError(f"unknown split {split!r}: expected one of {list(SPLITS)}")
     if not label or "/" in label or "\\" in label or label.startswith("."):
         raise ValueError(f"class name {label!r} cannot be a folder name")
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
-        raise ValueError(f"index must be a non-negative integer, got {index!r}")
+    index = check_count(index, "index", min_value=0)
     return Path(directory) / split / label / f"{SPLITS[split]}-{label[:2]}_{index + 1:04d}.jpg"
 
 
@@ -67,8 +68,7 @@ def class_counts(n: int, proportions: Mapping[str, float] | Sequence[float] | No
     >>> class_counts(10, {"glioma": 1, "notumor": 1})
     {'glioma': 5, 'meningioma': 0, 'notumor': 5, 'pituitary': 0}
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"the number of images must be a positive integer, got {n!r}")
+    n = check_count(n, "n")
     classes = tuple(classes)
     if proportions is None:
         proportions = KAGGLE_PROPORTIONS

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.datasets.brain_mri._layout import CLASSES, EXPECTED_COUNTS, SPLITS, class_counts, image_path
+from course_utils.validation import check_count
 
 __all__ = ["CLASSES", "SPLITS", "EXPECTED_COUNTS", "MRIImages", "read", "read_split", "write", "write_image",
            "image_sizes", "find_root"]
@@ -50,6 +51,10 @@ class MRIImages:
     y_test: np.ndarray
     class_names: tuple[str, ...]
 
+    def __len__(self) -> int:
+        """The images of both splits."""
+        return len(self.y_train) + len(self.y_test)
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Images per split and class."""
         return {split: {name: int(np.sum(y == k)) for k, name in enumerate(self.class_names)}
@@ -58,18 +63,12 @@ class MRIImages:
 
 def check_image_size(image_size: Any) -> int:
     """``image_size`` as an int, or a ``ValueError`` (an integer number of pixels in [8, 1024] is expected)."""
-    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or not 8 <= image_size <= 1024:
-        raise ValueError(f"image_size must be an integer number of pixels in [8, 1024], got {image_size!r}")
-    return int(image_size)
+    return check_count(image_size, "image_size", min_value=8, max_value=1024)
 
 
 def _check_n(n: Any, at_least: int) -> int | None:
-    if n is None:
-        return None
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < at_least:
-        raise ValueError(f"n must be an integer of at least {at_least} (one image per class and split) or None "
-                         f"(every image), got {n!r}")
-    return int(n)
+    # at least one image per class and split
+    return check_count(n, "n", min_value=at_least, allow_none=True)
 
 
 def _class_folders(directory: Path, classes: Sequence[str] | None) -> list[tuple[str, Path]]:
@@ -332,8 +331,7 @@ def write_image(pixels: np.ndarray, path: str | Path, *, quality: int = 90) -> P
     if arr.ndim != 2 or arr.dtype != np.uint8 or 0 in arr.shape:
         raise ValueError(f"an image must be a non-empty 2-D uint8 array (grey levels), got shape {arr.shape} "
                          f"and dtype {arr.dtype}")
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 95:
-        raise ValueError(f"JPEG quality must be an integer in [1, 95], got {quality!r}")
+    quality = check_count(quality, "quality", min_value=1, max_value=95)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(arr).save(path, format="JPEG", quality=int(quality))

@@ -1,4 +1,4 @@
-"""Calorimeter showers of photons: CaloChallenge 2022, dataset 1 (notebook 09).
+"""Calorimeter showers of photons: CaloChallenge 2022, dataset 1.
 
 Published source
 ----------------
@@ -24,7 +24,9 @@ Examples
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -48,6 +50,7 @@ from course_utils.datasets.calo.formats import (
     read,
     write,
 )
+from course_utils.validation import check_choice, check_count
 
 __all__ = ["INFO", "FILES", "BINNING_FILE", "INCIDENT_ENERGIES", "N_VOXELS", "Binning", "CaloData",
            "default_binning", "parse_binning", "read", "write", "load", "cached_real_path"]
@@ -84,9 +87,9 @@ def _subsample(data: CaloData, n: int | None, seed: int) -> CaloData:
     return CaloData(data.incident_energies[idx], data.showers[idx])
 
 
-def _load_real(n: int | None, seed: int, part: int) -> Dataset:
+def _load_real(n: int | None, seed: int, part: int, data_home: str | os.PathLike[str] | None) -> Dataset:
     remote = FILES[part - 1]
-    path = fetch(INFO.name, remote)
+    path = fetch(INFO.name, remote, data_home=data_home)
     try:
         full = read(path)
     except ValueError as exc:  # no published checksum: the format check stands in for it
@@ -94,11 +97,11 @@ def _load_real(n: int | None, seed: int, part: int) -> Dataset:
         raise DataUnavailableError(f"{remote.name} failed the format check and was removed: {exc}") from exc
     data = _subsample(full, n, seed)
     return Dataset(data, "real", INFO.name, INFO.provenance, INFO.licence, path,
-                   {"n_showers": len(data), "doi": INFO.doi, "file": remote.name})
+                   {"file": remote.name})
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True,
-         part: int = 1) -> Dataset:
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None, part: int = 1) -> Dataset:
     """Photon showers of dataset 1, published or simulated by the course.
 
     Parameters
@@ -106,12 +109,16 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     source : {"auto", "real", "simulated"}
         ``"auto"``: the published file if cached or downloadable, else the course's simulation.
     n
-        Number of showers: a random subset of the published file (seeded), or the
-        size of the simulation (default 121,000, as the published file).
+        Number of showers (``len(ds)``): a random subset of the published file
+        (seeded), or the size of the simulation (default 121,000, as the
+        published file).
     seed
-        Seed of the subset or of the simulation.
+        Seed of the subset of the published file, or of the simulation.
     verbose
         Print which source was used.
+    data_home
+        The folder of the published ``.hdf5`` files, instead of
+        ``<data>/real/calo/``; downloaded there when missing.
     part
         Published file 1 (training) or 2 (evaluation); the simulation uses ``seed + part - 1``.
 
@@ -120,20 +127,18 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     Dataset
         ``.data`` is a :class:`CaloData`: ``incident_energies`` (N,) and ``showers`` (N, 368), in MeV.
     """
-    if part not in (1, 2):
-        raise ValueError(f"part must be 1 or 2, got {part!r}")
-    if n is not None and (isinstance(n, bool) or int(n) < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    n = check_count(n, "n", allow_none=True)
+    part = check_choice(part, "part", (1, 2))
 
     def load_simulated() -> Dataset:
         from course_utils.datasets.calo.simulation import simulate
 
-        return simulate(121_000 if n is None else int(n), seed=seed + part - 1)
+        return simulate(121_000 if n is None else n, seed=seed + part - 1)
 
-    return load_with_fallback(INFO.name, source, lambda: _load_real(n, seed, part), load_simulated, info=INFO,
+    return load_with_fallback(INFO.name, source, lambda: _load_real(n, seed, part, data_home), load_simulated, info=INFO,
                               verbose=verbose)
 
 
-def cached_real_path(part: int = 1) -> Path:
+def cached_real_path(part: int = 1, data_home: str | os.PathLike[str] | None = None) -> Path:
     """Where a published file is cached (it may not be there)."""
-    return real_dir(INFO.name) / FILES[part - 1].name
+    return real_dir(INFO.name, data_home) / FILES[part - 1].name

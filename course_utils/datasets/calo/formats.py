@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_utils.validation import check_count
+
 __all__ = ["BINNING_FILE", "N_VOXELS", "INCIDENT_ENERGIES", "Layer", "Binning", "CaloData",
            "parse_binning", "default_binning", "read", "write"]
 
@@ -249,8 +251,7 @@ def read(path: str | Path, *, n: int | None = None) -> CaloData:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no calorimeter shower file at {path}")
-    if n is not None and (isinstance(n, bool) or int(n) < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    n = check_count(n, "n", allow_none=True)
     try:
         with h5py.File(path, "r") as f:
             missing = [k for k in ("incident_energies", "showers") if k not in f]

@@ -49,8 +49,9 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.datasets._cache import cached_simulation
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.calo.formats import INCIDENT_ENERGIES, Binning, CaloData, default_binning, read, write
+from course_utils.validation import check_count
 
 __all__ = ["VERSION", "FILE_NAME", "LAYER_DEPTHS", "simulate_showers", "simulate"]
 
@@ -179,9 +180,7 @@ def simulate_showers(n: int, *, seed: int = 42, energies: np.ndarray | None = No
     showers : numpy.ndarray, shape (n, 368)
         Energy per voxel [MeV], float32.
     """
-    if isinstance(n, bool) or int(n) < 1 or int(n) > MAX_SHOWERS:
-        raise ValueError(f"n must be an integer in [1, {MAX_SHOWERS}], got {n!r}")
-    n = int(n)
+    n = check_count(n, "n", max_value=MAX_SHOWERS)
     rng = np.random.default_rng(seed)
     binning = default_binning() if binning is None else binning
     if energies is None:
@@ -209,8 +208,7 @@ def simulate(n: int = 121_000, *, seed: int = 42) -> Dataset:
     Dataset
         ``.data`` is a :class:`.formats.CaloData` read back from the written file.
     """
-    if isinstance(n, bool) or int(n) < 1 or int(n) > MAX_SHOWERS:
-        raise ValueError(f"n must be an integer in [1, {MAX_SHOWERS}], got {n!r}")
+    n = check_count(n, "n", max_value=MAX_SHOWERS)
 
     def generate(folder: Path) -> None:
         e, showers = simulate_showers(int(n), seed=seed)
@@ -220,7 +218,6 @@ def simulate(n: int = 121_000, *, seed: int = 42) -> Dataset:
     path = folder / FILE_NAME
     data = read(path)
     return Dataset(data, "simulated", "calo",
-                   "simulation du cours : paramétrisation GFlash (profils longitudinal Gamma et radial "
-                   "cœur + queue, fluctuations d'échantillonnage), pas Geant4",
-                   "produite par le cours (même licence que le code)", path,
-                   {"n_showers": len(data), "seed": seed, "version": VERSION})
+                   "course simulation: GFlash-style parametrisation (Gamma longitudinal profile, core + tail "
+                   f"radial profile, sampling fluctuations), not Geant4, seed {seed}",
+                   SIMULATION_LICENCE, path, {"seed": seed, "version": VERSION})

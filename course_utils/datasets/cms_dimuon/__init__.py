@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from course_utils import _files, config
 from course_utils.datasets._fetch import download_resumable, mirrors, over_mirrors, verify
@@ -53,6 +53,7 @@ from course_utils.datasets.cms_dimuon.formats import (
     read,
     write,
 )
+from course_utils.validation import check_choice, check_count
 
 __all__ = ["INFO", "FILE", "TREE", "FIELDS", "BRANCH_TYPES", "MUON_MASS", "N_ENTRIES", "DF102", "FileFormatError",
            "read", "write", "load", "download", "default_n"]
@@ -90,28 +91,25 @@ DF102 = {"entries": N_ENTRIES, "two_muons": 31_104_343, "opposite_charge": 24_06
 
 def default_n(source: str) -> int:
     """Default size by mode: entries read from the real file, or events simulated."""
-    if source not in ("real", "simulated"):
-        raise ValueError(f"source must be 'real' or 'simulated', got {source!r}")
+    check_choice(source, "source", ("real", "simulated"))
     if source == "real":
         return config.scale(full=4_000_000, fast=1_000_000)
     return config.scale(full=3_000_000, fast=300_000)
 
 
-def _slice_path(n: int) -> Path:
-    return real_dir(INFO.name) / f"{Path(FILE.name).stem}_first{n}.root"
+def _slice_path(n: int, data_home: str | os.PathLike[str] | None = None) -> Path:
+    return real_dir(INFO.name, data_home) / f"{Path(FILE.name).stem}_first{n}.root"
 
 
 def _remote_locations() -> list[str]:
     return mirrors(INFO.name, FILE)
 
 
-def _read_real(n: int, path: str | os.PathLike[str] | None, verbose: bool) -> tuple[Any, Path, str]:
-    if path is not None:
-        return read(path, n=n, progress=verbose), Path(path), "local copy given by the user"
-    full = real_dir(INFO.name) / FILE.name
+def _read_real(n: int, data_home: str | os.PathLike[str] | None, verbose: bool) -> tuple[Any, Path, str]:
+    full = real_dir(INFO.name, data_home) / FILE.name
     if full.is_file() and verify(full, FILE) is None:
         return read(full, n=n, progress=verbose), full, "full local copy"
-    cached = _slice_path(n)
+    cached = _slice_path(n, data_home)
     with _files.locked(cached):  # a second notebook waits, then reads the cached slice
         if cached.is_file():
             return read(cached), cached, f"cached slice of the first {n:,} events"
@@ -127,8 +125,8 @@ def _read_real(n: int, path: str | os.PathLike[str] | None, verbose: bool) -> tu
         return events, cached, f"first {n:,} events read remotely from {url}, cached"
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True,
-         path: str | os.PathLike[str] | None = None) -> Dataset:
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None) -> Dataset:
     """The CMS dimuon events: the published dataset or the course simulation.
 
     Parameters
@@ -137,15 +135,19 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         ``"auto"``: the real file (a local copy, a cached slice, or a remote
         read), else the simulation, within seconds when offline.
     n
-        Events to read (real: the first ones of the file) or to simulate;
-        ``None``: :func:`default_n` for the mode.
+        Events (``len(ds)``) to read (real: the first ones of the file) or to
+        simulate; ``None``: :func:`default_n` for the mode.
     seed
-        Seed of the simulation.
+        Seed of the simulation; the published events do not depend on it
+        (the first ``n`` of the file).
     verbose
         Print the source used and show progress bars.
-    path
-        A local copy of the real file (or of another NanoAOD file, TTree or
-        RNTuple) to read.
+    data_home
+        The folder of the published file, instead of ``<data>/real/cms_dimuon/``:
+        the whole file (``Run2012BC_DoubleMuParked_Muons.root``, checked by
+        size) is read there when present, else a slice of its first ``n``
+        events cached there, else those events are read remotely and cached
+        there. To read another NanoAOD file, use :func:`read`.
 
     Returns
     -------
@@ -153,19 +155,18 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         ``.data`` is the awkward Array of :func:`.formats.read`; ``.path`` the
         local ROOT file it came from (same format for both sources).
     """
-    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    n = check_count(n, "n", allow_none=True)
 
     def load_real() -> Dataset:
-        size = int(n) if n is not None else default_n("real")
-        events, where, how = _read_real(size, path, verbose)
+        size = n if n is not None else default_n("real")
+        events, where, how = _read_real(size, data_home, verbose)
         return Dataset(events, "real", INFO.name, INFO.provenance, INFO.licence, where,
-                       {"n_events": len(events), "doi": INFO.doi, "how": how})
+                       {"doi": INFO.doi, "how": how})
 
     def load_simulated() -> Dataset:
         from course_utils.datasets.cms_dimuon import simulation
 
-        return simulation.simulate(int(n) if n is not None else default_n("simulated"), seed=seed, verbose=verbose)
+        return simulation.simulate(n if n is not None else default_n("simulated"), seed=seed, verbose=verbose)
 
     return load_with_fallback(INFO.name, source, load_real, load_simulated, info=INFO, verbose=verbose)
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from course_utils import _files
 from course_utils.datasets._registry import DataUnavailableError
+from course_utils.validation import check_count
 
 __all__ = ["TREE", "FIELDS", "BRANCH_TYPES", "MUON_MASS", "REMOTE_TIMEOUT", "DEFAULT_STEP", "FileFormatError",
            "read", "write"]
@@ -84,8 +85,7 @@ def _open_options(location: str, timeout: float) -> dict[str, Any]:
 
 
 def _check_n(n: Any) -> None:
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0):
-        raise ValueError(f"n must be None or an integer >= 0, got {n!r}")
+    check_count(n, "n", min_value=0, allow_none=True)
 
 
 def read(path_or_url: str | os.PathLike[str], *, n: int | None = None, step_size: int | str = DEFAULT_STEP,

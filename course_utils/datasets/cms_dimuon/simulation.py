@@ -76,9 +76,10 @@ import numpy as np
 
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, n_workers, parallel_map
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.cms_dimuon.formats import MUON_MASS, read, write
 from course_utils.physics.resonances import pdg_mass, pdg_width
+from course_utils.validation import check_count
 
 __all__ = ["COMPONENTS", "SIM_VERSION", "simulate", "generate", "generate_component", "resolution", "timing"]
 
@@ -331,9 +332,7 @@ def _plan(n: int, seed: int) -> list[tuple[str, int, int]]:
 
 
 def _check_n(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < len(COMPONENTS):
-        raise ValueError(f"n must be an integer >= {len(COMPONENTS)} (one event per component), got {n!r}")
-    return int(n)
+    return check_count(n, "n", min_value=len(COMPONENTS))  # one event per component
 
 
 def generate(path: str | Path, n: int, *, seed: int = 42, workers: int | None = None) -> Path:
@@ -388,9 +387,9 @@ def simulate(n: int, *, seed: int = 42, verbose: bool = True) -> Dataset:
     path = folder / FILE_NAME
     events = read(path, progress=verbose)
     return Dataset(events, "simulated", DATASET,
-                   "SIMULATION: Pythia 8 at 8 TeV (γ*/Z, J/ψ, ψ(2S), Υ) + η, ρ, ω, φ, continuum, "
-                   "detector model of course_utils.datasets.cms_dimuon.simulation",
-                   "CC0 (simulation of the course)", path,
+                   "course simulation: Pythia 8 at 8 TeV (γ*/Z, J/ψ, ψ(2S), Υ) + η, ρ, ω, φ, continuum, "
+                   f"detector model of course_utils.datasets.cms_dimuon.simulation, seed {params['seed']}",
+                   SIMULATION_LICENCE, path,
                    {**params, "components": {c.name: c.fraction for c in COMPONENTS}, "timing": timing(path)})
 
 

@@ -48,6 +48,9 @@ Examples
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 from course_utils import config
 from course_utils.datasets._registry import Dataset, DatasetInfo, load_with_fallback
 from course_utils.datasets.higgs._remote import (
@@ -63,6 +66,7 @@ from course_utils.datasets.higgs._remote import (
     stream_head,
 )
 from course_utils.datasets.higgs.formats import COLUMNS, FEATURES, HIGH_LEVEL, LOW_LEVEL, read, write
+from course_utils.validation import check_choice, check_count
 
 __all__ = [
     "INFO", "FILE", "URL", "LOW_LEVEL", "HIGH_LEVEL", "FEATURES", "COLUMNS", "N_TOTAL", "N_TEST", "REPORTED_SHA256",
@@ -88,39 +92,38 @@ INFO = DatasetInfo(
 )
 
 
-def default_n(source: str = "real") -> int:
+def default_n(source: Literal["real", "simulated"] = "real") -> int:
     """Events :func:`load` reads or simulates when ``n`` is not given.
 
     Real data (cheap to stream): 10,000 in fast mode, 200,000 otherwise.
     Simulation (about 12 ms of CPU per selected event without multi-parton
     interactions, 46 ms with them): 5,000 in fast mode, 40,000 otherwise.
     """
-    if source not in ("real", "simulated"):
-        raise ValueError(f"source must be 'real' or 'simulated', got {source!r}")
+    check_choice(source, "source", ("real", "simulated"))
     if source == "real":
         return config.scale(full=200_000, fast=10_000)
     return config.scale(full=40_000, fast=5_000)
 
 
-def _load_real(n: int) -> Dataset:
-    full = full_path()
-    path = full if full.is_file() else stream_head(n)
+def _load_real(n: int, data_home: str | os.PathLike[str] | None, verbose: bool) -> Dataset:
+    full = full_path(data_home)
+    path = full if full.is_file() else stream_head(n, progress=verbose, data_home=data_home)
     df = read(path, n=n)
     if len(df) < n:
         raise ValueError(f"{path.name} holds {len(df):,} events, fewer than the {n:,} asked for")
     return Dataset(df, "real", INFO.name, INFO.provenance, INFO.licence, path,
-                   {"n_events": len(df), "doi": INFO.doi, "rows": f"the first {len(df):,} of {N_TOTAL:,}"})
+                   {"rows": f"the first {len(df):,} of {N_TOTAL:,}"})
 
 
 def _simulate(n: int, seed: int, mpi: bool | None) -> Dataset:
     # imported here: the simulation needs pythia8mc and fastjet
-    from course_utils.datasets.higgs.simulation import simulate
+    from course_utils.datasets.higgs import simulation
 
-    return simulate(n, seed=seed, mpi=mpi)
+    return simulation.simulate(n, seed=seed, mpi=mpi)
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True,
-         mpi: bool | None = None) -> Dataset:
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None, mpi: bool | None = None) -> Dataset:
     """HIGGS events: the published dataset or the course simulation.
 
     Parameters
@@ -129,13 +132,19 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         ``"auto"``: the real file (cached, or its first lines streamed from
         UCI), else the course's Pythia simulation.
     n
-        Number of events (default: :func:`default_n` of the source used).
-        Real data: the first ``n`` lines of the file (the full file when it
-        was fetched with :func:`download`, else a streamed head).
+        Number of events (``len(ds)``; default: :func:`default_n` of the
+        source used), at most :data:`N_TOTAL`. Real data: the first ``n``
+        lines of the file (the full file when it was fetched with
+        :func:`download`, else a streamed head).
     seed
-        Seed of the simulation (ignored for the real data).
+        Seed of the simulation; the published events do not depend on it (the
+        first ``n`` lines).
     verbose
         Print the source used.
+    data_home
+        The folder of ``HIGGS.csv.gz`` or of its streamed heads
+        (``HIGGS_head_<n>.npy``), instead of ``<data>/real/higgs/``; a head
+        streamed from UCI is cached there.
     mpi
         Multi-parton interactions in the simulation; ``None``: off in fast mode
         (3 to 4 times faster), on otherwise.
@@ -145,13 +154,12 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     Dataset
         ``.data`` is the DataFrame of :func:`.formats.read` (``label`` + 28 features).
     """
-    if n is not None and (isinstance(n, bool) or int(n) != n or not 1 <= n <= N_TOTAL):
-        raise ValueError(f"n must be an integer in [1, {N_TOTAL:,}] or None, got {n!r}")
+    n = check_count(n, "n", max_value=N_TOTAL, allow_none=True)
 
     def real() -> Dataset:
-        return _load_real(default_n("real") if n is None else int(n))
+        return _load_real(default_n("real") if n is None else n, data_home, verbose)
 
     def simulated() -> Dataset:
-        return _simulate(default_n("simulated") if n is None else int(n), seed, mpi)
+        return _simulate(default_n("simulated") if n is None else n, seed, mpi)
 
     return load_with_fallback(INFO.name, source, real, simulated, info=INFO, verbose=verbose)

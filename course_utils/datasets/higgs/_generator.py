@@ -15,6 +15,7 @@ import numpy as np
 
 from course_utils.datasets import _pythia
 from course_utils.datasets.higgs.formats import LOW_LEVEL
+from course_utils.validation import check_count
 
 __all__ = ["PROCESSES", "M_H0", "M_HPM", "M_H", "CHUNK", "MAX_EVENTS", "Detector", "pythia_settings", "generate"]
 
@@ -116,8 +117,7 @@ def pythia_settings(process: str, *, mpi: bool = True, seed: int = 1) -> list[st
     """
     if process not in PROCESSES:
         raise ValueError(f"unknown process {process!r}: expected one of {list(PROCESSES)}")
-    if isinstance(seed, bool) or not 1 <= int(seed) <= 900_000_000:
-        raise ValueError(f"Pythia's seed must be in [1, 900000000], got {seed!r}")
+    check_count(seed, "seed", max_value=900_000_000)  # Pythia's range
     common = [
         "Beams:eCM = 8000.",
         f"PartonLevel:MPI = {'on' if mpi else 'off'}",

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import _files
-from course_utils.datasets._fetch import DOWNLOAD_TIMEOUT, download_resumable, mirrors, over_mirrors
+from course_utils.datasets._fetch import DOWNLOAD_TIMEOUT, download_resumable, mirrors, over_mirrors, stream
 from course_utils.datasets._registry import DataUnavailableError, RemoteFile, real_dir
 from course_utils.datasets.higgs.formats import _check_frame, _parse_lines, read
+from course_utils.validation import check_count
 
 __all__ = ["URL", "FILE", "N_TOTAL", "N_TEST", "REPORTED_SHA256", "REPORTED_SIZE", "stream_head", "head_path",
            "download", "full_path"]
@@ -50,15 +51,6 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 class _TruncatedStream(ValueError):
     """The stream ended before the end of its gzip or zip data: a cut transfer, most likely."""
-
-
-def _http_chunks(url: str, *, timeout: float) -> Iterator[bytes]:
-    """Yield the body of ``url`` in chunks; raise on HTTP errors (``requests.HTTPError`` carries the status)."""
-    import requests
-
-    with requests.get(url, stream=True, timeout=timeout) as resp:
-        resp.raise_for_status()
-        yield from resp.iter_content(_CHUNK)
 
 
 def _zip_member_stream(chunks: Iterator[bytes], member: str) -> Iterator[bytes]:
@@ -125,7 +117,7 @@ def _csv_lines(chunks: Iterator[bytes], n_rows: int) -> list[bytes]:
 
 def _decompressed(url: str, timeout: float) -> Iterator[bytes]:
     """The HIGGS CSV bytes behind ``url``, whether it serves the UCI zip or ``HIGGS.csv.gz`` itself."""
-    chunks = _http_chunks(url, timeout=timeout)
+    chunks = stream(url, timeout=timeout, chunk=_CHUNK)
     first = next(chunks, b"")
     body = _prepend(first, chunks)
     if first.startswith(_ZIP_MAGIC):
@@ -141,15 +133,15 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def head_path(n_rows: int) -> Path:
-    """Cache file of the first ``n_rows`` events: ``<data>/real/higgs/HIGGS_head_<n>.npy``."""
-    return real_dir(DATASET) / f"HIGGS_head_{n_rows}.npy"
+def head_path(n_rows: int, data_home: str | os.PathLike[str] | None = None) -> Path:
+    """Cache file of the first ``n_rows`` events: ``<data>/real/higgs/HIGGS_head_<n>.npy`` (or in ``data_home``)."""
+    return real_dir(DATASET, data_home) / f"HIGGS_head_{n_rows}.npy"
 
 
-def _cached_head(n_rows: int) -> Path | None:
+def _cached_head(n_rows: int, data_home: str | os.PathLike[str] | None = None) -> Path | None:
     """The smallest cached head holding at least ``n_rows`` events, if any."""
     best = None
-    for p in real_dir(DATASET).glob("HIGGS_head_*.npy"):
+    for p in real_dir(DATASET, data_home).glob("HIGGS_head_*.npy"):
         try:
             n = int(p.stem.rsplit("_", 1)[1])
         except ValueError:
@@ -160,7 +152,7 @@ def _cached_head(n_rows: int) -> Path | None:
 
 
 def stream_head(n_rows: int, *, urls: list[str] | None = None, timeout: float = DOWNLOAD_TIMEOUT,
-                progress: bool = True) -> Path:
+                progress: bool = True, data_home: str | os.PathLike[str] | None = None) -> Path:
     """The first ``n_rows`` events of ``HIGGS.csv.gz``, streamed over HTTP and cached as ``.npy``.
 
     Only about ``256 * n_rows`` bytes are downloaded (the compressed size of
@@ -175,6 +167,8 @@ def stream_head(n_rows: int, *, urls: list[str] | None = None, timeout: float = 
     urls
         Where to read from (default: ``COURSE_DATA_MIRROR`` if set, then UCI).
         Each may serve the UCI zip or ``HIGGS.csv.gz`` itself.
+    data_home
+        The cache folder, instead of ``<data>/real/higgs/``.
 
     Returns
     -------
@@ -188,13 +182,11 @@ def stream_head(n_rows: int, *, urls: list[str] | None = None, timeout: float = 
     ValueError
         When the stream is not in the HIGGS format, or holds fewer events.
     """
-    if isinstance(n_rows, bool) or int(n_rows) != n_rows or not 1 <= n_rows <= N_TOTAL:
-        raise ValueError(f"n_rows must be an integer in [1, {N_TOTAL:,}], got {n_rows!r}")
-    n_rows = int(n_rows)
-    cached = _cached_head(n_rows)
+    n_rows = check_count(n_rows, "n_rows", max_value=N_TOTAL)
+    cached = _cached_head(n_rows, data_home)
     if cached is not None:
         return cached
-    dest = head_path(n_rows)
+    dest = head_path(n_rows, data_home)
 
     def attempt(url: str) -> np.ndarray | ValueError:
         try:
@@ -205,7 +197,7 @@ def stream_head(n_rows: int, *, urls: list[str] | None = None, timeout: float = 
             return exc
 
     with _files.locked(dest):
-        cached = _cached_head(n_rows)
+        cached = _cached_head(n_rows, data_home)
         if cached is not None:
             return cached
         values = over_mirrors(f"the first {n_rows:,} events of HIGGS.csv.gz", urls or mirrors(DATASET, FILE),
@@ -234,9 +226,9 @@ def _stream_rows(url: str, n_rows: int, *, timeout: float, progress: bool) -> np
     return _parse_lines(lines, f"HIGGS.csv.gz from {url}")
 
 
-def full_path() -> Path:
+def full_path(data_home: str | os.PathLike[str] | None = None) -> Path:
     """Where the whole ``HIGGS.csv.gz`` is cached (it may not be there)."""
-    return real_dir(DATASET) / FILE.name
+    return real_dir(DATASET, data_home) / FILE.name
 
 
 def _verify_gzip(path: Path, expected_rows: int | None, progress: bool) -> int:

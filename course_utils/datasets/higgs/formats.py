@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import _files
+from course_utils.validation import check_count
 
 __all__ = ["LOW_LEVEL", "HIGH_LEVEL", "FEATURES", "COLUMNS", "read", "write"]
 
@@ -81,8 +82,7 @@ def _has_header(path: Path, gzipped: bool) -> bool:
 
 
 def _check_n(n: object) -> None:
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    check_count(n, "n", allow_none=True)
 
 
 def read(path: str | os.PathLike[str], *, n: int | None = None) -> pd.DataFrame:

@@ -99,7 +99,7 @@ import pandas as pd
 
 from course_utils import config
 from course_utils.datasets._cache import cached_simulation
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.higgs._generator import (
     CHUNK,
     M_H,
@@ -115,6 +115,7 @@ from course_utils.datasets.higgs._generator import (
 from course_utils.datasets.higgs.formats import FEATURES, LOW_LEVEL, read, write
 from course_utils.physics import kinematics
 from course_utils.physics.kinematics import M_W
+from course_utils.validation import check_count
 
 __all__ = [
     "PROCESSES", "M_W", "M_TOP", "SCALES", "VERSION", "CHUNK", "MAX_EVENTS", "Detector", "pythia_settings",
@@ -232,9 +233,7 @@ def simulate(n: int, *, seed: int = 42, mpi: bool | None = None, detector: Detec
         ``.data``: the DataFrame of :func:`.formats.read` (rows shuffled);
         ``.details``: sizes, acceptance and time per event.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= MAX_EVENTS:
-        raise ValueError(f"n must be an integer in [2, {MAX_EVENTS:,}], got {n!r}")
-    n = int(n)
+    n = check_count(n, "n", min_value=2, max_value=MAX_EVENTS)
     mpi = (not config.fast_mode()) if mpi is None else bool(mpi)
     det = detector or Detector()
     params = {"n_events": n, "seed": seed, "mpi": mpi, "detector": asdict(det), "scales": SCALES}
@@ -262,5 +261,5 @@ def simulate(n: int, *, seed: int = 42, mpi: bool | None = None, detector: Detec
                "masses_GeV": {"H0": M_H0, "H+-": M_HPM, "h0": M_H}, **stats}
     provenance = (f"course simulation: Pythia 8 + FastJet, √s = 8 TeV, gg → H⁰ → W H± → W W b b̄ vs t t̄, "
                   f"MPI {'on' if mpi else 'off'}, seed {seed}")
-    return Dataset(df, "simulated", DATASET, provenance, "MIT (code du cours)", path, details)
+    return Dataset(df, "simulated", DATASET, provenance, SIMULATION_LICENCE, path, details)
 

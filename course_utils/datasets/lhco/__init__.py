@@ -36,6 +36,9 @@ Examples
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -48,6 +51,7 @@ from course_utils.datasets._registry import (
 )
 from course_utils.datasets.lhco import formats
 from course_utils.datasets.lhco.formats import COLUMNS, read, write
+from course_utils.validation import check_count, check_number
 
 __all__ = ["INFO", "FILE", "COLUMNS", "N_BACKGROUND", "N_SIGNAL", "SIM_BACKGROUND", "SIM_SIGNAL",
            "load", "read", "write", "inject"]
@@ -82,14 +86,6 @@ INFO = DatasetInfo(
 )
 
 
-def _check_count(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-    return int(value)
-
-
 def inject(df: pd.DataFrame, *, n: int | None = None, signal_fraction: float | None = None,
            seed: int = 42) -> pd.DataFrame:
     """A sample of ``n`` background events plus signal at the rate ``signal_fraction``.
@@ -113,35 +109,48 @@ def inject(df: pd.DataFrame, *, n: int | None = None, signal_fraction: float | N
     """
     if list(df.columns) != COLUMNS:
         raise ValueError(f"df must have the columns {COLUMNS}, got {list(df.columns)}")
-    n = _check_count(n, "n")
+    n = check_count(n, "n", allow_none=True)
+    labels = df["label"].to_numpy()
+    n_bkg = int((labels == 0).sum()) if n is None else n
+    if signal_fraction is None:
+        n_sig = int((labels == 1).sum())
+    else:
+        n_sig = int(round(check_number(signal_fraction, "signal_fraction", min_value=0) * n_bkg))
+    return _choose(df, n_bkg, n_sig, seed)
+
+
+def _choose(df: pd.DataFrame, n_bkg: int, n_sig: int, seed: int) -> pd.DataFrame:
+    """``n_bkg`` background and ``n_sig`` signal rows of ``df``, drawn with ``seed`` and shuffled."""
     rng = np.random.default_rng(seed)
     bkg = np.flatnonzero(df["label"].to_numpy() == 0)
     sig = np.flatnonzero(df["label"].to_numpy() == 1)
-    if n is not None and n > len(bkg):
-        raise ValueError(f"n={n} background events asked, the sample holds {len(bkg)}")
-    bkg = rng.permutation(bkg)[: n if n is not None else len(bkg)]
-    if signal_fraction is None:
-        n_sig = len(sig)
-    else:
-        if not np.isfinite(signal_fraction) or signal_fraction < 0:
-            raise ValueError(f"signal_fraction must be a number >= 0 or None, got {signal_fraction!r}")
-        n_sig = int(round(signal_fraction * len(bkg)))
-        if n_sig > len(sig):
-            raise ValueError(f"signal_fraction={signal_fraction} needs {n_sig} signal events, the sample holds "
-                             f"{len(sig)}")
-    sig = rng.permutation(sig)[:n_sig]
-    rows = rng.permutation(np.concatenate([bkg, sig]))
+    if n_bkg > len(bkg):
+        raise ValueError(f"{n_bkg} background events asked, the sample holds {len(bkg)}")
+    if n_sig > len(sig):
+        raise ValueError(f"{n_sig} signal events asked, the sample holds {len(sig)}")
+    rows = rng.permutation(np.concatenate([rng.permutation(bkg)[:n_bkg], rng.permutation(sig)[:n_sig]]))
     return df.iloc[rows].reset_index(drop=True)
 
 
-def _load_real(n: int | None, signal_fraction: float | None, seed: int, verbose: bool) -> Dataset:
-    path = fetch(INFO.name, FILE, progress=verbose)
+def _split(n: int | None, signal_fraction: float | None, n_bkg_source: int, n_sig_source: int) -> tuple[int, int]:
+    """Background and signal events for ``n`` events in all (``None``: every background event)."""
+    if n is None:
+        n_sig = n_sig_source if signal_fraction is None else int(round(signal_fraction * n_bkg_source))
+        return n_bkg_source, n_sig
+    ratio = n_sig_source / n_bkg_source if signal_fraction is None else signal_fraction
+    n_sig = int(round(n * ratio / (1 + ratio)))
+    return n - n_sig, n_sig
+
+
+def _load_real(n: int | None, signal_fraction: float | None, seed: int, verbose: bool,
+               data_home: str | os.PathLike[str] | None) -> Dataset:
+    path = fetch(INFO.name, FILE, progress=verbose, data_home=data_home)
     df = formats.read(path)
     counts = df["label"].value_counts().to_dict()
     if counts.get(0.0) != N_BACKGROUND or counts.get(1.0) != N_SIGNAL:
         raise ValueError(f"{path}: expected {N_BACKGROUND:,} background and {N_SIGNAL:,} signal events, found "
                          f"{counts}; the file may be damaged: delete it to fetch it again")
-    out = inject(df, n=n, signal_fraction=signal_fraction, seed=seed)
+    out = _choose(df, *_split(n, signal_fraction, N_BACKGROUND, N_SIGNAL), seed)
     return Dataset(out, "real", INFO.name, INFO.provenance, INFO.licence, path, _details(out, signal_fraction))
 
 
@@ -150,7 +159,8 @@ def _details(df: pd.DataFrame, signal_fraction: float | None) -> dict:
     return {"n_background": len(df) - n_sig, "n_signal": n_sig, "signal_fraction": signal_fraction}
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True,
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None,
          signal_fraction: float | None = None) -> Dataset:
     """LHCO R&D events (published or simulated), with a chosen amount of signal.
 
@@ -159,33 +169,42 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     source : {"auto", "real", "simulated"}
         ``"auto"``: the published file if cached or downloadable, else the simulation.
     n
-        Background events (``None``: all those of the source, 1,000,000
-        published or :data:`SIM_BACKGROUND` simulated; more than
-        :data:`SIM_BACKGROUND` simulated events start a longer simulation).
+        Events in all, background and signal (``len(ds)``), shared as
+        ``signal_fraction`` says. ``None``: every background event of the
+        source, 1,000,000 published or :data:`SIM_BACKGROUND` simulated;
+        more than :data:`SIM_BACKGROUND` simulated background events start a
+        longer simulation.
     seed
-        Seed of the choice of events (and of a new simulation's events).
+        Seed of the choice of events, published or simulated (and of a new
+        simulation's events when ``n`` exceeds :data:`SIM_BACKGROUND`).
     verbose
         Print the source, its provenance and licence.
+    data_home
+        The folder of ``events_anomalydetection_v2.features.h5``, instead of
+        ``<data>/real/lhco/``; downloaded there when missing.
     signal_fraction
-        Signal events per background event (``None``: every signal event of the
-        source, about one per ten background events).
+        Signal events per background event (``None``: the source's own share,
+        about one per ten background events; with ``n=None``, every signal
+        event of the source).
 
     Returns
     -------
     Dataset
         ``.data``: DataFrame with the 15 columns of the file, rows shuffled.
     """
-    n = _check_count(n, "n")
+    n = check_count(n, "n", allow_none=True)
+    check_number(signal_fraction, "signal_fraction", min_value=0, allow_none=True)
 
     def simulated() -> Dataset:
         from course_utils.datasets.lhco import simulation
 
-        n_sim = SIM_BACKGROUND if n is None or n <= SIM_BACKGROUND else n
-        n_sig = SIM_SIGNAL if n_sim == SIM_BACKGROUND else n_sim // 10
-        ds = simulation.simulate(n_sim, seed=42 if n_sim == SIM_BACKGROUND else seed, n_signal=n_sig)
-        out = inject(ds.data, n=n, signal_fraction=signal_fraction, seed=seed)
+        n_bkg, n_sig = _split(n, signal_fraction, SIM_BACKGROUND, SIM_SIGNAL)
+        n_sim = max(SIM_BACKGROUND, n_bkg)
+        n_sim_sig = SIM_SIGNAL if n_sim == SIM_BACKGROUND else max(n_sim // 10, n_sig)
+        ds = simulation.simulate(n_sim, seed=42 if n_sim == SIM_BACKGROUND else seed, n_signal=n_sim_sig)
+        out = _choose(ds.data, n_bkg, n_sig, seed)
         return Dataset(out, "simulated", INFO.name, ds.provenance, ds.licence, ds.path,
                        {**ds.details, **_details(out, signal_fraction)})
 
-    return load_with_fallback(INFO.name, source, lambda: _load_real(n, signal_fraction, seed, verbose), simulated,
+    return load_with_fallback(INFO.name, source, lambda: _load_real(n, signal_fraction, seed, verbose, data_home), simulated,
                               info=INFO, verbose=verbose)

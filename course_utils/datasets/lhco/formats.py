@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course_utils.validation import check_count
+
 __all__ = ["KEY", "JET_COLUMNS", "COLUMNS", "read", "write"]
 
 #: The HDF5 key of the published file (``pd.read_hdf(path, "df")``).
@@ -66,8 +68,7 @@ def read(path: str | Path, *, n: int | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no LHCO features file at {path}")
-    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    n = check_count(n, "n", allow_none=True)
     with open(path, "rb") as fh:
         head = fh.read(len(_HDF5_MAGIC))
     if head != _HDF5_MAGIC:

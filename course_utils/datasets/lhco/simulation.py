@@ -70,9 +70,10 @@ import pandas as pd
 
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.lhco.formats import COLUMNS, read, write
 from course_utils.physics.nsubjettiness import tau_n
+from course_utils.validation import check_count
 
 __all__ = ["PROCESSES", "M_WPRIME", "M_X", "M_Y", "Detector", "pythia_settings", "generate_chunk", "generate",
            "simulate", "FILE_NAME", "VERSION", "CHUNK"]
@@ -158,8 +159,7 @@ def pythia_settings(process: str, *, detector: Detector | None = None, seed: int
     """
     if process not in PROCESSES:
         raise ValueError(f"unknown process {process!r}: expected one of {list(PROCESSES)}")
-    if isinstance(seed, bool) or not 1 <= int(seed) <= 900_000_000:
-        raise ValueError(f"Pythia's seed must be in [1, 900000000], got {seed!r}")
+    check_count(seed, "seed", max_value=900_000_000)  # Pythia's range
     det = detector or Detector()
     common = [
         f"Beams:eCM = {det.ecm:.1f}",                      # pp at 13 TeV (protons are the default beams)
@@ -345,11 +345,8 @@ def simulate(n: int, *, seed: int = 42, n_signal: int | None = None, detector: D
         background rows first then signal, like the published file;
         ``.details``: sizes, acceptance and CPU time per event.
     """
-    if isinstance(n, bool) or int(n) != n or not 1 <= n <= MAX_EVENTS:
-        raise ValueError(f"n must be an integer in [1, {MAX_EVENTS:,}], got {n!r}")
-    n_sig = int(n) // 10 if n_signal is None else n_signal
-    if isinstance(n_sig, bool) or int(n_sig) != n_sig or not 1 <= n_sig <= MAX_EVENTS:
-        raise ValueError(f"n_signal must be an integer in [1, {MAX_EVENTS:,}], got {n_signal!r}")
+    n = check_count(n, "n", max_value=MAX_EVENTS)
+    n_sig = check_count(n // 10 if n_signal is None else n_signal, "n_signal", max_value=MAX_EVENTS)
     det = detector or Detector()
     params = {"n": int(n), "n_signal": int(n_sig), "seed": seed, "detector": asdict(det)}
 
@@ -376,4 +373,4 @@ def simulate(n: int, *, seed: int = 42, n_signal: int | None = None, detector: D
     provenance = (f"course simulation: Pythia 8 + FastJet, √s = 13 TeV, QCD dijets (p̂T > {det.pthat_min:.0f} GeV) "
                   f"and W′(3.5 TeV) → X(500) Y(100) → 4q, anti-kT R = {det.jet_r:g}, MPI "
                   f"{'on' if det.mpi else 'off'}, seed {seed}")
-    return Dataset(df, "simulated", "lhco", provenance, "MIT (code du cours)", path, details)
+    return Dataset(df, "simulated", "lhco", provenance, SIMULATION_LICENCE, path, details)

@@ -34,13 +34,16 @@ Examples
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 from course_utils.datasets._fetch import fetch
 from course_utils.datasets._registry import Dataset, DatasetInfo, RemoteFile, load_with_fallback, real_dir
 from course_utils.datasets.magic import formats, simulation
 from course_utils.datasets.magic.formats import CLASSES, COLUMNS, FEATURES, FILE_NAME, read, write
 from course_utils.datasets.magic.simulation import SimulatedEvents, simulate, simulate_events
+from course_utils.validation import check_count
 
 __all__ = ["INFO", "FILE", "FEATURES", "COLUMNS", "CLASSES", "read", "write", "load", "simulate",
            "simulate_events", "SimulatedEvents", "cached_real_path", "formats", "simulation"]
@@ -69,9 +72,9 @@ INFO = DatasetInfo(
 )
 
 
-def _load_real(n: int | None, seed: int, verbose: bool) -> Dataset:
+def _load_real(n: int | None, seed: int, verbose: bool, data_home: str | os.PathLike[str] | None) -> Dataset:
     # FILE is looked up at call time, so that tests can point it to a local server
-    path = fetch(INFO.name, FILE)
+    path = fetch(INFO.name, FILE, data_home=data_home)
     df = formats.read(path)
     n_file = len(df)
     if n is not None and n < n_file:
@@ -79,11 +82,11 @@ def _load_real(n: int | None, seed: int, verbose: bool) -> Dataset:
         df = df.sample(n=n, random_state=seed).sort_index().reset_index(drop=True)
     elif n is not None and n > n_file and verbose:
         print(f"[{INFO.name}] n={n:,} asked, the published file holds {n_file:,} events: all of them are used")
-    return Dataset(df, "real", INFO.name, INFO.provenance, INFO.licence, path,
-                   {"n": len(df), "n_file": n_file, "doi": INFO.doi})
+    return Dataset(df, "real", INFO.name, INFO.provenance, INFO.licence, path, {"n_file": n_file})
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True) -> Dataset:
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None) -> Dataset:
     """The MAGIC events: the published file, or the course's simulation.
 
     Parameters
@@ -91,14 +94,17 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     source : {"auto", "real", "simulated"}
         ``"auto"``: the published file if cached or downloadable, else the simulation.
     n
-        Number of events. The simulation generates ``n`` (default 19,020, as
-        the published file); from the published file, a random subset of
-        ``n`` events drawn with ``seed`` and kept in file order (default, or
-        ``n`` >= 19,020: every event).
+        Number of events (``len(ds)``). The simulation generates ``n`` (default
+        19,020, as the published file); from the published file, a random
+        subset of ``n`` events drawn with ``seed`` and kept in file order
+        (default, or ``n`` >= 19,020: every event).
     seed
         Seed of the simulation, and of the subset of the published file.
     verbose
         Print which source is used (the simulation shows its progress bar in any case).
+    data_home
+        The folder of ``magic04.data``, instead of ``<data>/real/magic/``;
+        downloaded there when missing.
 
     Returns
     -------
@@ -113,11 +119,11 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
     DataUnavailableError
         With ``source="real"``, when the published file cannot be had.
     """
-    formats._check_n(n)
-    return load_with_fallback(INFO.name, source, lambda: _load_real(n, seed, verbose),
+    n = check_count(n, "n", allow_none=True)
+    return load_with_fallback(INFO.name, source, lambda: _load_real(n, seed, verbose, data_home),
                               lambda: simulation.simulate(n, seed=seed), info=INFO, verbose=verbose)
 
 
-def cached_real_path() -> Path:
+def cached_real_path(data_home: str | os.PathLike[str] | None = None) -> Path:
     """Where the published file is cached (it may not be there)."""
-    return real_dir(INFO.name) / FILE.name
+    return real_dir(INFO.name, data_home) / FILE.name

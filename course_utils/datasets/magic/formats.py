@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from course_utils.physics.hillas import FEATURES
+from course_utils.validation import check_count
 
 __all__ = ["FILE_NAME", "FEATURES", "COLUMNS", "CLASSES", "read", "write"]
 
@@ -33,14 +33,6 @@ FILE_NAME = "magic04.data"
 COLUMNS = [*FEATURES, "class"]
 #: Class labels as written in the file.
 CLASSES = {"g": "gamma (signal)", "h": "hadron (background)"}
-
-
-def _check_n(n: Any) -> int | None:
-    if n is None:
-        return None
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive number of events or None (every event), got {n!r}")
-    return int(n)
 
 
 def read(path: str | Path, *, n: int | None = None) -> pd.DataFrame:
@@ -70,7 +62,7 @@ def read(path: str | Path, *, n: int | None = None) -> pd.DataFrame:
         unknown class label: the message names the line; on a file without
         any event; on an ``n`` that is not a positive integer.
     """
-    n = _check_n(n)
+    n = check_count(n, "n", allow_none=True)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no MAGIC data file at {path}")

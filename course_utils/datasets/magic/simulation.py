@@ -47,10 +47,11 @@ import numpy as np
 import pandas as pd
 
 from course_utils.datasets._cache import cached_simulation
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.magic import _showers, formats
 from course_utils.datasets.magic.formats import COLUMNS, FILE_NAME
 from course_utils.physics import hillas
+from course_utils.validation import check_count, check_fraction, check_seed
 
 __all__ = ["GAMMA_FRACTION", "N_EVENTS", "MAX_EVENTS", "VERSION", "SimulatedEvents", "simulate_events", "simulate"]
 
@@ -94,12 +95,9 @@ class SimulatedEvents:
 
 def _check_settings(n: int, seed: int, gamma_fraction: float, nsb: float, picture_thresh: float,
                     boundary_thresh: float, min_size: float, min_pixels: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_EVENTS:
-        raise ValueError(f"n (number of events) must be an integer in [1, {MAX_EVENTS:,}], got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    if not (isinstance(gamma_fraction, (int, float)) and 0 < gamma_fraction < 1):
-        raise ValueError(f"gamma_fraction must be strictly between 0 and 1, got {gamma_fraction!r}")
+    check_count(n, "n", max_value=MAX_EVENTS)
+    check_seed(seed)
+    check_fraction(gamma_fraction, "gamma_fraction", closed="neither")
     if not (math.isfinite(nsb) and 0 <= nsb <= 50):
         raise ValueError(f"nsb (night-sky background, phe per pixel) must be in [0, 50], got {nsb!r}")
     if not (math.isfinite(picture_thresh) and math.isfinite(boundary_thresh) and 0 < boundary_thresh <= picture_thresh):
@@ -107,8 +105,7 @@ def _check_settings(n: int, seed: int, gamma_fraction: float, nsb: float, pictur
                          f"boundary {boundary_thresh!r}, picture {picture_thresh!r}")
     if not (math.isfinite(min_size) and 0 <= min_size <= 1e5):
         raise ValueError(f"min_size (phe) must be in [0, 1e5], got {min_size!r}")
-    if isinstance(min_pixels, bool) or not isinstance(min_pixels, (int, np.integer)) or not 3 <= min_pixels <= 500:
-        raise ValueError(f"min_pixels must be an integer in [3, 500] (a Hillas ellipse needs 3), got {min_pixels!r}")
+    check_count(min_pixels, "min_pixels", min_value=3, max_value=500)  # a Hillas ellipse needs 3 pixels
 
 
 _TRUTH = ["class", "energy", "impact", "n_subshowers", "muon"]
@@ -196,8 +193,7 @@ def simulate_events(n: int, seed: int = 42, *, gamma_fraction: float = GAMMA_FRA
         accepts almost no event.
     """
     _check_settings(n, seed, gamma_fraction, nsb, picture_thresh, boundary_thresh, min_size, min_pixels)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not 16 <= batch_size <= 65536:
-        raise ValueError(f"batch_size must be an integer in [16, 65536], got {batch_size!r}")
+    check_count(batch_size, "batch_size", min_value=16, max_value=65536)
     from tqdm.auto import tqdm
 
     geom = hillas.hexagonal_camera()
@@ -263,5 +259,5 @@ def simulate(n: int | None = None, *, seed: int = 42) -> Dataset:
     path = folder / FILE_NAME
     df = formats.read(path)
     return Dataset(df, "simulated", "magic",
-                   "simulation du cours (caméra hexagonale, nettoyage, paramètres de Hillas : course_utils)",
-                   "MIT (code du cours)", path, {"n": len(df), "seed": int(seed), "gamma_fraction": GAMMA_FRACTION})
+                   f"course simulation: hexagonal Cherenkov camera, image cleaning, Hillas parameters, seed {seed}",
+                   SIMULATION_LICENCE, path, {"seed": int(seed), "gamma_fraction": GAMMA_FRACTION})

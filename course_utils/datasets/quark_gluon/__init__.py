@@ -42,8 +42,9 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -51,6 +52,7 @@ from course_utils.datasets._fetch import fetch
 from course_utils.datasets._registry import Dataset, DatasetInfo, RemoteFile, load_with_fallback
 from course_utils.datasets.quark_gluon import formats, simulation
 from course_utils.datasets.quark_gluon.formats import read, write
+from course_utils.validation import check_count
 
 __all__ = ["INFO", "FILES", "HERWIG_FILES", "GENERATORS", "JETS_PER_FILE", "MAX_JETS", "CLASSES",
            "read", "write", "load", "files_needed", "formats", "simulation"]
@@ -161,20 +163,15 @@ def _files(generator: str) -> tuple[RemoteFile, ...]:
 
 
 def _check_n(n: object) -> int:
-    if n is None:
-        return JETS_PER_FILE
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise ValueError(f"n must be a positive integer (number of jets) or None, got {n!r}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    return int(n)
+    n = check_count(n, "n", allow_none=True)
+    return JETS_PER_FILE if n is None else n
 
 
-def _load_real(n: int, generator: str, verbose: bool) -> Dataset:
+def _load_real(n: int, generator: str, verbose: bool, data_home: str | os.PathLike[str] | None) -> Dataset:
     Xs, ys, paths = [], [], []
     remaining = n
     for remote in files_needed(n, generator):
-        path = fetch(INFO.name, remote, progress=verbose)
+        path = fetch(INFO.name, remote, progress=verbose, data_home=data_home)
         X, y = read(path, n=remaining)
         Xs.append(X)
         ys.append(y)
@@ -190,13 +187,14 @@ def _load_real(n: int, generator: str, verbose: bool) -> Dataset:
     return Dataset((X, y), "real", INFO.name, f"{INFO.provenance}" if generator == "pythia" else
                    "Zenodo 10.5281/zenodo.3066475, Herwig 7.1.4 Z+jet samples (Komiske, Metodiev, Thaler)",
                    INFO.licence, paths[0].parent,
-                   {"n_jets": len(y), "n_quark": int(y.sum()), "n_gluon": int(len(y) - y.sum()),
-                    "files": [p.name for p in paths], "doi": doi, "generator": generator,
-                    "made_by": "Monte Carlo: Pythia 8.226" if generator == "pythia" else "Monte Carlo: Herwig 7.1.4"})
+                   {"n_quark": int(y.sum()), "n_gluon": int(len(y) - y.sum()),
+                    "files": [p.name for p in paths], "generator": generator},
+                   made_by="Monte Carlo: Pythia 8.226" if generator == "pythia" else "Monte Carlo: Herwig 7.1.4",
+                   doi=doi)
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True,
-         settings: Mapping[str, Any] | None = None, generator: str = "pythia",
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None, settings: Mapping[str, Any] | None = None, generator: str = "pythia",
          setup: simulation.Setup = simulation.DEFAULT) -> Dataset:
     """Quark and gluon jets, from the published dataset or the course's simulation.
 
@@ -209,10 +207,15 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         needs an explicit ``n``, 100,000 jets take about an hour on 2 cores). Published: the
         first ``n`` jets of the files (about half quarks); simulation:
         ``ceil(n/2)`` quark and ``floor(n/2)`` gluon jets, shuffled.
+        ``len(ds)`` counts the jets.
     seed
-        Seed of the simulation (the published files do not depend on it).
+        Seed of the simulation; the published jets do not depend on it (the
+        first ``n`` of the files).
     verbose
         Print which source was used, its provenance and licence.
+    data_home
+        The folder of the published ``.npz`` files, instead of
+        ``<data>/real/quark_gluon/``; the missing ones are downloaded there.
     settings
         Extra Pythia settings of the simulation, the nuisance parameters
         (``{"TimeShower:alphaSvalue": 0.118}``): only with ``source="simulated"``,
@@ -257,5 +260,5 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
                              "(100,000 jets, the size of one published file, take about an hour on 2 cores)")
         return simulation.simulate(n, seed=seed, settings=extra, setup=setup, verbose=verbose)
 
-    return load_with_fallback(INFO.name, source, lambda: _load_real(n, generator, verbose),
+    return load_with_fallback(INFO.name, source, lambda: _load_real(n, generator, verbose, data_home),
                               simulated if generator == "pythia" else None, info=INFO, verbose=verbose)

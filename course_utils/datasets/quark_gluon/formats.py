@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.physics.jets import check_jets
+from course_utils.validation import check_count
 
 __all__ = ["read", "write", "pad", "trim"]
 
@@ -52,8 +53,7 @@ def read(path: str | Path, *, n: int | None = None) -> tuple[np.ndarray, np.ndar
         other than 0/1, NaN, negative pT, a fourth column that does not hold
         PDG ids, or a bad ``n`` (the message says which).
     """
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    n = check_count(n, "n", allow_none=True)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no quark/gluon file at {path}")

@@ -60,8 +60,9 @@ import numpy as np
 
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.quark_gluon import formats
+from course_utils.validation import check_count
 
 __all__ = ["Setup", "DEFAULT", "FILE_NAME", "RESERVED", "simulate", "generate", "generate_chunk",
            "check_settings", "benchmark"]
@@ -306,11 +307,7 @@ def _chunk_seed(seed: int, label: int, chunk: int) -> int:
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_count(value, name, min_value=minimum)
 
 
 def _checked(n: object, seed: object, chunk_size: object, setup: object,
@@ -426,7 +423,7 @@ def simulate(n: int, *, seed: int = 42, settings: Mapping[str, Any] | None = Non
                    f"course simulation: Pythia 8 ({_pythia_version()}) + FastJet, pp 14 TeV, Z+jet, "
                    f"anti-kT R={setup.jet_r}, pT {setup.jet_pt_min:g}-{setup.jet_pt_max:g} GeV, "
                    f"|y|<{setup.jet_y_max:g}, seed {seed}, {what}",
-                   "generated here (Pythia 8: GPL v2+; FastJet: GPL v2+)", path,
+                   SIMULATION_LICENCE, path,
                    {"n_jets": len(y), "n_quark": int(y.sum()), "n_gluon": int(len(y) - y.sum()), "seed": seed,
                     "setup": dataclasses.asdict(setup), "settings": extra, "generation": stats,
                     "generator": "pythia"})

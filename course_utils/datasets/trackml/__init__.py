@@ -36,12 +36,12 @@ Examples
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
+from typing import Literal
 
 from course_utils import config
-from course_utils.datasets._fetch import network_available
+from course_utils.datasets._fetch import fetch_kaggle
 from course_utils.datasets._registry import (
     Dataset,
     DatasetInfo,
@@ -52,9 +52,10 @@ from course_utils.datasets._registry import (
 )
 from course_utils.datasets.trackml import formats
 from course_utils.datasets.trackml.formats import EventTables, read, read_detectors, write
+from course_utils.validation import check_count, check_number
 
 __all__ = ["INFO", "KAGGLE_COMPETITION", "DataUnavailableError", "EventTables", "read", "read_detectors", "write", "load",
-           "default_pileup", "real_events"]
+           "default_pileup", "default_n", "real_events"]
 
 #: The Kaggle competition (``kagglehub.competition_download`` takes it).
 KAGGLE_COMPETITION = "trackml-particle-identification"
@@ -96,49 +97,37 @@ def real_events(folder: str | Path | None = None) -> list[Path]:
     return found
 
 
-def _kaggle_credentials() -> bool:
-    if os.environ.get("KAGGLE_API_TOKEN") or (os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")):
-        return True
-    conf = Path(os.environ.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
-    return (conf / "kaggle.json").is_file() or (conf / "access_token").is_file()
-
-
 def _download_with_kagglehub() -> Path:
-    if config.offline_mode():
-        raise DataUnavailableError("COURSE_OFFLINE is set, so no download is tried")
-    if importlib.util.find_spec("kagglehub") is None:
-        raise DataUnavailableError("no events in the data folder, and the optional package kagglehub is not "
-                                   "installed")
-    if not _kaggle_credentials():
-        raise DataUnavailableError("no events in the data folder, and kagglehub has no Kaggle credentials")
-    if not network_available("https://www.kaggle.com"):
-        raise DataUnavailableError("www.kaggle.com is unreachable")
-    import kagglehub
-
+    """``train_sample.zip`` through :func:`~course_utils.datasets._fetch.fetch_kaggle`, when it can."""
     try:
-        path = Path(kagglehub.competition_download(KAGGLE_COMPETITION, path="train_sample.zip"))
-    except Exception as exc:  # noqa: BLE001 - any failure means: not available this way
-        raise DataUnavailableError(f"kagglehub failed: {type(exc).__name__}: {exc}") from exc
-    return path
+        return fetch_kaggle(KAGGLE_COMPETITION, kind="competition", path="train_sample.zip")
+    except DataUnavailableError as exc:
+        raise DataUnavailableError(f"no events in the data folder, and {exc}") from exc
 
 
-def _load_real(n: int | None) -> Dataset:
-    events = real_events()
-    root = real_dir("trackml")
+def _load_real(n: int, data_home: str | os.PathLike[str] | None) -> Dataset:
+    root = real_dir(INFO.name, data_home)
+    events = real_events(root)
     if not events:
         root = _download_with_kagglehub()
         events = real_events(root)
         if not events:
             raise DataUnavailableError(f"kagglehub gave {root}, which holds no event*-hits.csv file")
-    events = events[: n] if n is not None else events
+    events = events[:n]
     data = [read(p) for p in events]
     det = next(iter(sorted(root.rglob("detectors.csv*"))), None)
-    return Dataset(data=data, source="real", name="trackml", provenance=INFO.provenance, licence=INFO.licence,
+    return Dataset(data=data, source="real", name=INFO.name, provenance=INFO.provenance, licence=INFO.licence,
                    path=root, details={"events": [p.name for p in events],
                                        "detectors": read_detectors(det) if det is not None else None})
 
 
-def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose: bool = True,
+def default_n() -> int:
+    """Events :func:`load` reads or simulates when ``n`` is not given: 16 in fast mode, 40 otherwise."""
+    return config.scale(full=40, fast=16)
+
+
+def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None,
          pileup: float | None = None) -> Dataset:
     """TrackML events: ``Dataset.data`` is a list of :class:`EventTables` ``(hits, cells, particles, truth)``.
 
@@ -148,15 +137,21 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         ``"auto"`` uses published events when they are in the data folder (or
         kagglehub can fetch them), the simulation otherwise.
     n
-        Number of events (default: 16 in fast mode, 40 otherwise: what notebook 07 uses).
+        Number of events (default :func:`default_n`); ``len(ds)`` counts them.
+        Published: the first ``n`` events by name.
     seed
-        Seed of the simulation.
+        Seed of the simulation; the published events do not depend on it.
+    verbose
+        Print which source is used, and show the simulation's progress.
+    data_home
+        The folder holding published events (``event*-hits.csv[.gz]`` and the
+        other files, searched recursively), instead of ``<data>/real/trackml/``.
     pileup
         Mean pile-up of the simulation (default :func:`default_pileup`).
     """
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"n must be a positive number of events or None, got {n!r}")
-    n_events = n if n is not None else config.scale(full=40, fast=16)
+    n_events = check_count(n, "n", allow_none=True) or default_n()
+    if pileup is not None:
+        check_number(pileup, "pileup", min_value=0)
 
     def load_simulated() -> Dataset:
         from course_utils.datasets.trackml import simulation
@@ -164,7 +159,7 @@ def load(source: str = "auto", *, n: int | None = None, seed: int = 42, verbose:
         mu = default_pileup() if pileup is None else pileup
         return simulation.simulate(n_events, seed=seed, pileup=mu, verbose=verbose)
 
-    return load_with_fallback("trackml", source, lambda: _load_real(n_events), load_simulated, info=INFO,
+    return load_with_fallback(INFO.name, source, lambda: _load_real(n_events, data_home), load_simulated, info=INFO,
                               verbose=verbose)
 
 

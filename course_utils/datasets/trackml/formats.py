@@ -28,8 +28,9 @@ import re
 import zlib
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from course_utils.validation import check_count
 
 __all__ = ["TABLES", "DTYPES", "OPTIONAL", "DETECTOR_COLUMNS", "EventTables", "event_prefix", "list_events",
            "read", "read_detectors", "write", "write_detectors"]
@@ -76,8 +77,7 @@ class EventTables(tuple):
 
 def event_prefix(event_id: int) -> str:
     """``event000001000`` for 1000: the common prefix of an event's files."""
-    if isinstance(event_id, bool) or not isinstance(event_id, (int, np.integer)) or not 0 <= event_id < 10**9:
-        raise ValueError(f"event_id must be an integer in [0, 1e9), got {event_id!r}")
+    check_count(event_id, "event_id", min_value=0, max_value=10**9 - 1)
     return f"event{int(event_id):09d}"
 
 
@@ -174,8 +174,7 @@ def read(event_path: str | Path, *, n: int | None = None,
     ValueError
         Wrong columns, truncated gzip, non-numeric values, or a bad name.
     """
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    n = check_count(n, "n", allow_none=True)
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown tables {unknown}: expected some of {TABLES}")

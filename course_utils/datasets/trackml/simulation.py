@@ -50,8 +50,9 @@ import pandas as pd
 
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation, parallel_map
-from course_utils.datasets._registry import Dataset
+from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
 from course_utils.datasets.trackml import formats
+from course_utils.validation import check_count, check_number
 
 __all__ = ["VERSION", "B_FIELD", "SURFACES", "Surface", "SimulationConfig", "pythia_settings",
            "detectors_table", "propagate", "hit_weights", "order_weight_matrix", "weight_pt",
@@ -379,8 +380,7 @@ def pythia_settings(process: str, seed: int) -> list[str]:
     """Pythia 8 commands for ``"ttbar"`` (hard process) or ``"minbias"`` (pile-up), 14 TeV."""
     if process not in ("ttbar", "minbias"):
         raise ValueError(f"unknown process {process!r}: expected 'ttbar' or 'minbias'")
-    if isinstance(seed, bool) or not 1 <= int(seed) <= 900_000_000:
-        raise ValueError(f"Pythia's seed must be in [1, 900000000], got {seed!r}")
+    check_count(seed, "seed", max_value=900_000_000)  # Pythia's range
     common = ["Beams:eCM = 14000.", "Random:setSeed = on", f"Random:seed = {int(seed)}",
               "Next:numberCount = 0", "Print:quiet = on",
               "ParticleDecays:limitTau0 = on", "ParticleDecays:tau0Max = 10."]
@@ -581,10 +581,8 @@ def simulate(n: int, *, seed: int = 42, pileup: float = 20.0, config: Simulation
         ``data`` is a list of :class:`formats.EventTables`; ``details`` holds the
         folder, ``detectors`` (the ``detectors.csv`` table) and the CPU seconds per event.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive number of events, got {n!r}")
-    if not np.isfinite(pileup) or pileup < 0:
-        raise ValueError(f"pileup must be a finite number >= 0, got {pileup!r}")
+    n = check_count(n, "n")
+    pileup = check_number(pileup, "pileup", min_value=0)
     cfg = config or SimulationConfig()
     params = {"n": int(n), "seed": int(seed), "pileup": float(pileup), "config": asdict(cfg)}
 
@@ -608,6 +606,6 @@ def simulate(n: int, *, seed: int = 42, pileup: float = 20.0, config: Simulation
     return Dataset(data=events, source="simulated", name="trackml",
                    provenance=f"course simulation: Pythia 8 t tbar + <mu> = {pileup:g} minimum-bias, helices in "
                               f"2 T, TrackML-like silicon tracker",
-                   licence="CC BY 4.0 (the course's own simulation)", path=folder,
+                   licence=SIMULATION_LICENCE, path=folder,
                    details={"pileup": pileup, "seed": seed, "detectors": formats.read_detectors(
                        folder / "detectors.csv"), **timing})
