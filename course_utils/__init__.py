@@ -1,33 +1,35 @@
 """Helpers for the course *Machine learning pour la physique des particules et la science*.
 
-Modules
--------
-config
-    data directory, fast and offline modes, seeds.
-runtime
-    environment description, torch device, TensorFlow distribution strategy.
+Layout
+------
+Each kind of code has one place; a module imports only from the places below it
+(``pyproject.toml`` writes this down as one import-linter ``layers`` contract,
+checked by ``make lint``):
+
+plotting, report
+    what the notebooks show and record: figures, the course results table.
+models
+    what learns, and its training: ``adversarial`` (notebook 10), ``compression``
+    (the tagger, pruning, quantization, deployment; notebook 06), ``cwola``
+    (out-of-fold scores; notebook 08).
+compute, datasets
+    where the computation runs (``compute.cluster``: Dask, notebook 01b;
+    ``compute.tfdata``: TFRecord and ``tf.data``, notebook 04); one loader per
+    dataset, published or simulated.
 metrics
-    classification, aggregated per-class, HEP, regression and compression metrics.
-plotting
-    confusion matrices, ROC and rejection curves, training histories.
-report
-    records each notebook's key results for the course results table.
-datasets
-    one loader per dataset, real or simulated.
+    every figure of merit: classification, HEP (ROC, rejection, significance,
+    SIC), regression, compression, decorrelation, systematics, tracking, the
+    generative models' judges (``generative``) and the sideband fit of a bump
+    hunt (``sideband_fit``).
 physics
-    pure NumPy/awkward physics (jets, hillas, kinematics, resonances, dimuon), below datasets.
-cluster
-    a Dask cluster with the course's defaults, local or remote (notebook 01b).
-anomaly
-    SIC curves, CWoLa k-fold scores and the sideband bump-hunt fit (notebook 08).
-calo_metrics
-    calorimeter-shower observables and the generative models' judges (notebook 09).
-adversarial
-    gradient reversal, pivot and decorrelation training for systematics (notebook 10).
-compression
-    baseline tagger, pruning, quantization and deployment helpers (notebook 06).
-tfdata
-    TFRecord writing and ``tf.data`` pipelines (notebook 04).
+    pure NumPy/awkward physics: jets, N-subjettiness, Hillas parameters,
+    kinematics, resonances, dimuons, calorimeter showers.
+config, runtime, checks
+    data directory, modes and seeds; the environment and its hardware; the input
+    checks that raise ``ValueError``.
+
+A new figure of merit goes to ``metrics``, a new physics observable to
+``physics``, a new model or training loop to ``models``.
 
 ``import course_utils`` is light: it imports neither torch, TensorFlow nor dask, and
 the sub-modules are loaded on first use.
@@ -40,8 +42,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets", "physics", "cluster",
-               "anomaly", "calo_metrics", "adversarial", "compression", "tfdata")
+_SUBMODULES = ("config", "runtime", "checks", "physics", "metrics", "datasets", "compute", "models",
+               "plotting", "report")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]
 

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import uproot
 
-    from course_utils import cluster, config
+    from course_utils import config
+    from course_utils.compute import cluster
     from course_utils.datasets import cms_dimuon
     from course_utils.physics import dimuon
 

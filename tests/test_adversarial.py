@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from scipy.stats import ks_2samp  # noqa: E402
 
-from course_utils import adversarial  # noqa: E402
+from course_utils.models import adversarial  # noqa: E402
 
 torch.set_num_threads(1)  # tiny networks: one thread is fastest, and the machine is shared
 from course_utils.metrics import auc  # noqa: E402

@@ -10,7 +10,7 @@ from course_utils.physics import dimuon
 
 distributed = pytest.importorskip("distributed")
 
-from course_utils import cluster  # noqa: E402
+from course_utils.compute import cluster  # noqa: E402
 
 
 def _events(pt, eta, phi, charge):

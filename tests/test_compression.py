@@ -1,4 +1,4 @@
-"""The helpers of notebook 06 (course_utils.compression) on small synthetic taggers."""
+"""The helpers of notebook 06 (course_utils.models.compression) on small synthetic taggers."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from course_utils import compression as cmp  # noqa: E402
 from course_utils.metrics import compression as cm  # noqa: E402
 from course_utils.metrics import hep  # noqa: E402
+from course_utils.models import compression as cmp  # noqa: E402
 
 
 def _toy(n: int = 1200, seed: int = 0, shift: float = 2.0) -> cmp.TaggerData:
@@ -436,14 +436,14 @@ def test_module_does_not_import_torch_at_import():
     import subprocess
     import sys
 
-    code = "import sys, course_utils.compression; sys.exit('torch' in sys.modules or 'onnx' in sys.modules)"
+    code = "import sys, course_utils.models.compression; sys.exit('torch' in sys.modules or 'onnx' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 _TWO_PROCESSES = """
 import sys
 import numpy as np
-from course_utils import compression as cmp
+from course_utils.models import compression as cmp
 rng = np.random.default_rng(0)
 y = rng.integers(0, 2, 600)
 X = rng.normal(size=(600, 3)) + 2.0 * y[:, None]

@@ -505,7 +505,7 @@ def test_simulate_writes_the_uci_format_and_caches(data_dir):
 @pytest.mark.slow
 def test_tfrecords_round_trip(tmp_path):
     tf = pytest.importorskip("tensorflow")
-    from course_utils import tfdata
+    from course_utils.compute import tfdata
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(103, 28)).astype(np.float32)

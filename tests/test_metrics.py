@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
+from sklearn.metrics import roc_curve
 
 from course_utils import metrics
+from course_utils.metrics import hep
 
 labels4 = st.lists(st.integers(0, 3), min_size=2, max_size=60)
 
@@ -198,3 +200,41 @@ def test_regression_shift(values, shift):
 def test_regression_rejects():
     with pytest.raises(ValueError, match="two values"):
         metrics.regression_metrics([1.0], [1.0])
+
+
+# --- SIC (hep.sic_curve, hep.max_sic) --------------------------------------------
+
+def test_sic_by_hand():
+    y = np.array([1, 1, 0, 1, 0, 0, 0, 0])
+    s = np.array([8, 7, 6, 5, 4, 3, 2, 1.0])
+    eff_s, eff_b, sic = hep.sic_curve(y, s, min_background=1)
+    # cut after the 3rd event: 2 of 3 signal, 1 of 5 background
+    np.testing.assert_allclose(eff_s[:3], [2 / 3, 1.0, 1.0])
+    np.testing.assert_allclose(eff_b[:3], [1 / 5, 1 / 5, 2 / 5])
+    np.testing.assert_allclose(sic[0], (2 / 3) / np.sqrt(1 / 5))
+    assert hep.max_sic(y, s, min_background=1) == pytest.approx(max(sic))
+    # min_background drops the cuts keeping fewer background events
+    assert hep.sic_curve(y, s, min_background=2)[1].min() == pytest.approx(2 / 5)
+
+
+def test_sic_agrees_with_sklearn_roc():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 3000)
+    s = rng.normal(y * 1.0, 1.0)
+    eff_s, eff_b, sic = hep.sic_curve(y, s, min_background=1)
+    fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+    mask = fpr > 0  # one point per distinct cut, as ours, without those keeping no background
+    np.testing.assert_allclose(eff_b, fpr[mask])
+    np.testing.assert_allclose(eff_s, tpr[mask])
+    np.testing.assert_allclose(sic, tpr[mask] / np.sqrt(fpr[mask]))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: hep.sic_curve([0, 1], [0.1]), "same length"),
+    (lambda: hep.sic_curve([1, 1], [0.1, 0.2]), "both labels"),
+    (lambda: hep.sic_curve([0, 1], [np.nan, 0.2]), "NaN"),
+    (lambda: hep.max_sic([0, 1], [0.1, 0.2]), "min_background"),
+])
+def test_sic_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

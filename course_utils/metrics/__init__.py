@@ -1,12 +1,21 @@
-"""Metrics used across the course.
+"""Every figure of merit of the course: how good a selection, a model or a generator is.
 
 * :mod:`~course_utils.metrics.classification`: accuracy, precision, recall, F1,
   per-class and aggregated (support-weighted) metrics;
 * :mod:`~course_utils.metrics.hep`: signal efficiency, background rejection,
-  R50, ROC/AUC, significance;
+  R50, ROC/AUC, significance, SIC;
 * :mod:`~course_utils.metrics.regression`: MSE, MAE, RMSE, R²;
-* :mod:`~course_utils.metrics.compression`: parameters, sizes, latency, speedup.
+* :mod:`~course_utils.metrics.compression`: parameters, sizes, latency, speedup;
+* :mod:`~course_utils.metrics.decorrelation`, :mod:`~course_utils.metrics.systematics`:
+  distance correlation, Jensen-Shannon divergence, significance with an uncertain background;
+* :mod:`~course_utils.metrics.tracking`: the TrackML score, tracking efficiency and fake rate;
+* :mod:`~course_utils.metrics.generative`: Wasserstein distances, separation power,
+  FPD, KPD and the classifier test of generated samples;
+* :mod:`~course_utils.metrics.sideband_fit`: the sideband fit of a bump hunt and the
+  significance of the excess in the signal region (iminuit).
 
+The first four are re-exported here; import the others by name
+(``from course_utils.metrics import sideband_fit``).
 Every function checks its inputs and raises ``ValueError`` with a message that
 says what was received and what was expected.
 """

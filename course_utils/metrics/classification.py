@@ -18,16 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.metrics import _checks
+from course_utils import checks
 
 __all__ = ["classification_metrics", "per_class_metrics", "aggregated_metrics",
            "aggregated_from_confusion"]
 
 
 def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    yt = _checks.labels(y_true, "y_true")
-    yp = _checks.labels(y_pred, "y_pred")
-    _checks.same_length(y_true=yt, y_pred=yp)
+    yt = checks.labels(y_true, "y_true")
+    yp = checks.labels(y_pred, "y_pred")
+    checks.same_length(y_true=yt, y_pred=yp)
     return yt, yp
 
 
@@ -54,8 +54,8 @@ def classification_metrics(y_true: Any, y_pred: Any, *, average: str = "binary")
         raise ValueError(f"unknown average {average!r}: expected one of {allowed}")
     yt, yp = _pair(y_true, y_pred)
     if average == "binary":
-        _checks.binary_labels(yt, "y_true")
-        _checks.binary_labels(yp, "y_pred")
+        checks.binary_labels(yt, "y_true")
+        checks.binary_labels(yp, "y_pred")
     kw = dict(average=average, zero_division=0)
     return {
         "accuracy": float(skm.accuracy_score(yt, yp)),

@@ -1,11 +1,14 @@
-"""Metrics of particle physics: efficiencies, rejection, ROC, significance.
+"""Metrics of particle physics: efficiencies, rejection, ROC, significance, SIC.
 
 Conventions: label 1 is the signal, 0 the background; a higher score means
 "more signal-like"; an event is selected when ``score >= threshold``.
 
 * signal efficiency ``eps_S`` = selected signal / all signal (true-positive rate);
 * background efficiency ``eps_B`` = selected background / all background;
-* background rejection = ``1 / eps_B``; ``R50`` is the rejection at ``eps_S = 0.5``.
+* background rejection = ``1 / eps_B``; ``R50`` is the rejection at ``eps_S = 0.5``;
+* significance improvement characteristic ``SIC = eps_S / sqrt(eps_B)``: the gain
+  in ``S / sqrt(B)`` of a cut (:func:`sic_curve`, :func:`max_sic`; anomaly
+  detection, notebook 08).
 """
 
 from __future__ import annotations
@@ -14,24 +17,24 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.metrics import _checks
+from course_utils import checks
 
 __all__ = ["roc", "auc", "efficiencies", "rejection_at_efficiency", "efficiency_at_background",
-           "significance", "asimov_significance"]
+           "significance", "asimov_significance", "sic_curve", "max_sic"]
 
 
 def _scores(y_true: Any, y_score: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    yt = _checks.binary_labels(y_true, "y_true")
-    ys = _checks.as_1d(y_score, "y_score").astype(float)
-    _checks.same_length(y_true=yt, y_score=ys)
+    yt = checks.binary_labels(y_true, "y_true")
+    ys = checks.as_1d(y_score, "y_score").astype(float)
+    checks.same_length(y_true=yt, y_score=ys)
     if np.isinf(ys).any():
         raise ValueError("y_score contains infinite values")
     if yt.min() == yt.max():
         raise ValueError(f"y_true holds only class {yt[0]}: both signal (1) and background (0) are needed")
     w = None
     if sample_weight is not None:
-        w = _checks.as_1d(sample_weight, "sample_weight").astype(float)
-        _checks.same_length(y_true=yt, sample_weight=w)
+        w = checks.as_1d(sample_weight, "sample_weight").astype(float)
+        checks.same_length(y_true=yt, sample_weight=w)
         if (w < 0).any():
             raise ValueError("sample_weight must be non-negative")
     return yt, ys, w
@@ -83,7 +86,7 @@ def rejection_at_efficiency(y_true: Any, y_score: Any, signal_efficiency: float 
     The background efficiency is interpolated linearly on the ROC curve at the
     requested signal efficiency. Returns ``inf`` when it is zero.
     """
-    target = _checks.fraction(signal_efficiency, "signal_efficiency")
+    target = checks.fraction(signal_efficiency, "signal_efficiency")
     if target == 0:
         raise ValueError("signal_efficiency must be > 0")
     fpr, tpr, _ = roc(y_true, y_score)
@@ -97,7 +100,7 @@ def efficiency_at_background(y_true: Any, y_score: Any, background_efficiency: f
     The MAGIC convention: the gamma efficiency at a hadron acceptance of 0.01,
     0.02, 0.05, 0.1 or 0.2. Linear interpolation between ROC points.
     """
-    target = _checks.fraction(background_efficiency, "background_efficiency")
+    target = checks.fraction(background_efficiency, "background_efficiency")
     fpr, tpr, _ = roc(y_true, y_score)
     return float(np.interp(target, fpr, tpr))
 
@@ -132,3 +135,54 @@ def asimov_significance(s: Any, b: Any) -> Any:
     # the bracket is >= 0 mathematically; clip the rounding error that makes it -1e-17 for s << b
     z = np.sqrt(np.maximum(2.0 * ((s_arr + b_arr) * np.log1p(s_arr / b_arr) - s_arr), 0.0))
     return float(z) if z.ndim == 0 else z
+
+
+def _sic_inputs(y: Any, score: Any) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y)
+    s = np.asarray(score, dtype=float)
+    if y.ndim != 1 or s.ndim != 1 or len(y) != len(s):
+        raise ValueError(f"y and score must be 1-D of the same length, got shapes {y.shape} and {s.shape}")
+    if len(y) == 0:
+        raise ValueError("y and score are empty")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("score holds NaN or infinite values")
+    if not np.isin(y, (0, 1)).all() or len(np.unique(y)) != 2:
+        raise ValueError(f"y must hold both labels 0 and 1 and nothing else, got {np.unique(y)[:5]}")
+    return y.astype(int), s
+
+
+def sic_curve(y: Any, score: Any, *, min_background: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signal efficiency, background efficiency and SIC = ε_S/√ε_B for every cut on ``score``.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        1 for signal, 0 for background.
+    score : array_like, shape (n,)
+        Larger means more signal-like; events with ``score >= cut`` are kept.
+    min_background : int
+        Cuts keeping fewer background events are dropped: there ε_B, hence the
+        SIC, is dominated by the statistical fluctuation of a handful of events.
+
+    Returns
+    -------
+    eff_s, eff_b, sic : numpy.ndarray, shape (n_cuts,)
+        Ordered by increasing ε_S.
+    """
+    y, s = _sic_inputs(y, score)
+    order = np.argsort(-s, kind="stable")
+    ys = y[order]
+    n_s, n_b = np.cumsum(ys), np.cumsum(1 - ys)
+    last = np.r_[s[order][1:] != s[order][:-1], True]  # one point per distinct cut
+    n_s, n_b = n_s[last], n_b[last]
+    keep = n_b >= min_background
+    eff_s, eff_b = n_s[keep] / ys.sum(), n_b[keep] / (len(ys) - ys.sum())
+    return eff_s, eff_b, eff_s / np.sqrt(eff_b)
+
+
+def max_sic(y: Any, score: Any, *, min_background: int = 20) -> float:
+    """The largest SIC of :func:`sic_curve` (the best cut's gain in S/√B)."""
+    _, _, sic = sic_curve(y, score, min_background=min_background)
+    if len(sic) == 0:
+        raise ValueError(f"no cut keeps {min_background} background events: lower min_background")
+    return float(sic.max())

@@ -10,6 +10,8 @@ kinematics
     four-vector arithmetic on ``vector`` (notebooks 01, 04).
 resonances
     known dimuon resonances (PDG masses from ``particle``) and local excesses (notebook 01).
+calorimeter
+    observables of calorimeter showers: energy per layer, centres and widths (notebook 09).
 
 Sub-modules are imported on first use: ``from course_utils.physics import jets``.
 """

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.compression.tagger import TaggerData, predict_proba, train_classifier
 from course_utils.metrics import compression as cm
 from course_utils.metrics import hep
+from course_utils.models.compression.tagger import TaggerData, predict_proba, train_classifier
 
 __all__ = ["linear_layers", "prune_global", "remove_pruning", "weight_sparsity", "pruning_sweep",
            "sparse_bytes", "from_sparse_bytes", "shrink_mlp"]

@@ -1,10 +1,18 @@
-"""Input checks shared by the metric functions: clear errors at the boundary."""
+"""Input checks shared by the metrics and the figures: clear errors at the boundary.
+
+Each function takes what a caller received and returns it as a NumPy array (or
+number), or raises ``ValueError`` with a message that says what was received and
+what was expected. The metrics (:mod:`course_utils.metrics`) and the figures
+(:mod:`course_utils.plotting`) use them, so the two refuse bad input the same way.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+__all__ = ["as_1d", "same_length", "binary_labels", "labels", "positive_int", "fraction"]
 
 
 def as_1d(values: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
@@ -62,6 +70,7 @@ def labels(values: Any, name: str) -> np.ndarray:
 
 
 def positive_int(value: Any, name: str) -> int:
+    """A positive integer (booleans refused), or ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)

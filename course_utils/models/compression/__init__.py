@@ -15,20 +15,20 @@ the benchmark that applies them:
   interleaved rounds, :func:`compare_latency`), :func:`benchmark_table` puts
   the measurements side by side, :func:`pareto_front` finds the best trade-offs.
 
-Sub-modules: :mod:`~course_utils.compression.tagger`, :mod:`~course_utils.compression.pruning`,
-:mod:`~course_utils.compression.quantization`, :mod:`~course_utils.compression.deploy`,
-:mod:`~course_utils.compression.benchmark`; everything is re-exported here. torch
+Sub-modules: :mod:`~course_utils.models.compression.tagger`, :mod:`~course_utils.models.compression.pruning`,
+:mod:`~course_utils.models.compression.quantization`, :mod:`~course_utils.models.compression.deploy`,
+:mod:`~course_utils.models.compression.benchmark`; everything is re-exported here. torch
 and onnx are imported inside the functions, never at module import.
 
 Examples
 --------
->>> from course_utils import compression as cmp
+>>> from course_utils.models import compression as cmp
 >>> data = cmp.tagger_data(n_jets=3000)                     # doctest: +SKIP
 >>> model, info = cmp.baseline_tagger(data)                 # doctest: +SKIP
 >>> pruned = cmp.prune_global(model, 0.9)                   # doctest: +SKIP
 """
 
-from course_utils.compression.benchmark import (
+from course_utils.models.compression.benchmark import (
     Runner,
     Variant,
     VariantResult,
@@ -39,8 +39,8 @@ from course_utils.compression.benchmark import (
     pareto_front,
     torch_runner,
 )
-from course_utils.compression.deploy import export_onnx, onnx_session, quantize_onnx
-from course_utils.compression.pruning import (
+from course_utils.models.compression.deploy import export_onnx, onnx_session, quantize_onnx
+from course_utils.models.compression.pruning import (
     from_sparse_bytes,
     linear_layers,
     prune_global,
@@ -50,7 +50,7 @@ from course_utils.compression.pruning import (
     sparse_bytes,
     weight_sparsity,
 )
-from course_utils.compression.quantization import (
+from course_utils.models.compression.quantization import (
     convert_qat,
     prepare_qat,
     quantization_engine,
@@ -58,7 +58,7 @@ from course_utils.compression.quantization import (
     quantize_static,
     to_half,
 )
-from course_utils.compression.tagger import (
+from course_utils.models.compression.tagger import (
     BASELINE_HIDDEN,
     TaggerData,
     baseline_tagger,

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from course_utils.compression.pruning import remove_pruning
+from course_utils.models.compression.pruning import remove_pruning
 
 __all__ = ["export_onnx", "quantize_onnx", "onnx_session"]
 

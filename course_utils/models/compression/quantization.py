@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.compression.pruning import remove_pruning
+from course_utils.models.compression.pruning import remove_pruning
 
 __all__ = ["quantization_engine", "quantize_dynamic", "quantize_static", "prepare_qat", "convert_qat", "to_half"]
 

@@ -17,7 +17,7 @@ them for the sweeps over the strength ``lam`` of the constraint:
 * :func:`predict`: the scores of a trained tagger.
 
 This module imports torch: it is loaded only when asked for
-(``from course_utils import adversarial``).
+(``from course_utils.models import adversarial``).
 """
 
 from __future__ import annotations

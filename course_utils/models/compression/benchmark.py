@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.compression.tagger import TaggerData, _input_dtype, predict_proba
 from course_utils.metrics import compression as cm
 from course_utils.metrics import hep
+from course_utils.models.compression.tagger import TaggerData, _input_dtype, predict_proba
 
 __all__ = ["Runner", "torch_runner", "onnx_runner", "compare_latency", "Variant", "VariantResult",
            "measure_variants", "benchmark_table", "pareto_front"]

@@ -14,7 +14,7 @@ Dask's, and prints where the work runs and the dashboard's link.
 
 Examples
 --------
->>> from course_utils import cluster
+>>> from course_utils.compute import cluster
 >>> with cluster.connect(n_workers=2) as dc:        # doctest: +SKIP
 ...     total = dc.client.submit(sum, [1, 2, 3]).result()
 """

@@ -14,7 +14,7 @@ stored as two features:
 
 Examples
 --------
->>> from course_utils import tfdata
+>>> from course_utils.compute import tfdata
 >>> files = tfdata.write_tfrecords(X, y, "build/04/train", n_shards=4)   # doctest: +SKIP
 >>> spec = tfdata.feature_spec(X.shape[1])                                # doctest: +SKIP
 """
