@@ -24,7 +24,7 @@ metrics
 physics
     pure NumPy/awkward physics: jets, N-subjettiness, Hillas parameters,
     kinematics, resonances, dimuons, calorimeter showers.
-config, runtime, checks
+config, runtime, validation
     data directory, modes and seeds; the environment and its hardware; the input
     checks that raise ``ValueError``.
 
@@ -42,7 +42,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "runtime", "checks", "physics", "metrics", "datasets", "compute", "models",
+_SUBMODULES = ("config", "runtime", "validation", "physics", "metrics", "datasets", "compute", "models",
                "plotting", "report")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]

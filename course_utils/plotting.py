@@ -19,7 +19,7 @@ matplotlib.use(matplotlib.get_backend())  # keep the notebook's backend
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from course_utils import checks  # noqa: E402
+from course_utils import validation  # noqa: E402
 
 __all__ = ["use_course_style", "hep_style", "confusion_matrix", "roc_curves", "rejection_curves",
            "training_history", "class_histograms", "metrics_bar_chart"]
@@ -84,9 +84,9 @@ def confusion_matrix(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    yt = checks.labels(y_true, "y_true")
-    yp = checks.labels(y_pred, "y_pred")
-    checks.same_length(y_true=yt, y_pred=yp)
+    yt = validation.check_labels(y_true, "y_true")
+    yp = validation.check_labels(y_pred, "y_pred")
+    validation.check_consistent_length(y_true=yt, y_pred=yp)
     if labels is None:
         labels = np.unique(np.concatenate([yt, yp]))
     labels = list(labels)

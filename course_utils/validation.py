@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeVar, overload
 import numpy as np
 
 __all__ = ["check_count", "check_number", "check_fraction", "check_seed", "check_choice", "check_array",
-           "check_consistent_length", "describe"]
+           "check_consistent_length", "check_1d", "check_binary_labels", "check_labels", "describe"]
 
 T = TypeVar("T")
 
@@ -115,8 +115,15 @@ def check_number(value: object, name: str, *, min_value: float | None = None, ma
 
 
 def check_fraction(value: object, name: str, *, closed: Literal["both", "left", "right", "neither"] = "both",
-                   allow_none: bool = False) -> float | None:
-    """A number in [0, 1] (``closed="neither"``: strictly between 0 and 1), as a ``float``."""
+                   allow_none: bool = False, percent_hint: bool = False) -> float | None:
+    """A number in [0, 1] (``closed="neither"``: strictly between 0 and 1), as a ``float``.
+
+    With ``percent_hint``, a value in (1, 100] is refused as a likely percentage, with the
+    fraction it probably meant (``signal_efficiency=30`` -> "give 0.3").
+    """
+    if percent_hint and isinstance(value, numbers.Real) and not isinstance(value, bool) and 1 < value <= 100:
+        raise ValueError(f"{name} must be a fraction in [0, 1], got {describe(value)}: "
+                         f"it looks like a percentage (give {value / 100:g})")
     return check_number(value, name, min_value=0, max_value=1, closed=closed, allow_none=allow_none)
 
 
@@ -191,3 +198,52 @@ def check_consistent_length(**arrays: Any) -> int:
         lengths = ", ".join(f"{k} {len(v)}" for k, v in arrays.items())
         raise ValueError(f"{', '.join(arrays)} must have the same length, got {lengths}") from None
     return len(next(iter(arrays.values()))) if arrays else 0
+
+
+# --- 1-D arrays and labels: the metrics and the figures ------------------------------------
+
+
+def check_1d(values: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
+    """A 1-D float-or-int NumPy array, or ``ValueError`` saying what is wrong."""
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be read as an array: {exc}") from exc
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty: at least one value is expected")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{name} contains {int(np.isnan(arr).sum())} NaN value(s) out of {arr.size}")
+    return arr
+
+
+def check_binary_labels(values: Any, name: str = "y_true") -> np.ndarray:
+    """Labels that must be 0/1 (or booleans); returned as ``int`` array."""
+    arr = check_1d(values, name)
+    uniq = np.unique(arr)
+    if not np.isin(uniq, [0, 1]).all():
+        shown = uniq[:10].tolist()
+        raise ValueError(f"{name} must hold binary labels 0/1, got values {shown}")
+    return arr.astype(int)
+
+
+def check_labels(values: Any, name: str) -> np.ndarray:
+    """Class labels: integers (or strings) in a 1-D array, not empty, no NaN."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "OUS":
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+        if arr.size == 0:
+            raise ValueError(f"{name} is empty: at least one label is expected")
+        return arr
+    arr = check_1d(arr, name)
+    if arr.dtype.kind == "f":
+        if not np.all(arr == np.round(arr)):
+            raise ValueError(f"{name} must hold class labels (integers), got non-integer floats")
+        arr = arr.astype(int)
+    return arr

@@ -18,7 +18,7 @@ def test_import_is_light():
     # course_utils.models.adversarial is left out on purpose: its classes are torch modules, and only
     # notebook 10, which trains them, imports it.
     code = ("import course_utils, course_utils.datasets, course_utils.metrics, course_utils.config, sys, pkgutil; "
-            "import course_utils.compute.cluster, course_utils.compute.tfdata, course_utils.checks; "
+            "import course_utils.compute.cluster, course_utils.compute.tfdata, course_utils.validation; "
             "import course_utils.models.compression, course_utils.models.cwola; "
             "import course_utils.metrics.generative, course_utils.metrics.sideband_fit; "
             "import course_utils.physics as p; [__import__(f'course_utils.physics.{m.name}') "

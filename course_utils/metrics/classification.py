@@ -18,16 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import checks
+from course_utils import validation
 
 __all__ = ["classification_metrics", "per_class_metrics", "aggregated_metrics",
            "aggregated_from_confusion"]
 
 
 def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    yt = checks.labels(y_true, "y_true")
-    yp = checks.labels(y_pred, "y_pred")
-    checks.same_length(y_true=yt, y_pred=yp)
+    yt = validation.check_labels(y_true, "y_true")
+    yp = validation.check_labels(y_pred, "y_pred")
+    validation.check_consistent_length(y_true=yt, y_pred=yp)
     return yt, yp
 
 
@@ -54,8 +54,8 @@ def classification_metrics(y_true: Any, y_pred: Any, *, average: str = "binary")
         raise ValueError(f"unknown average {average!r}: expected one of {allowed}")
     yt, yp = _pair(y_true, y_pred)
     if average == "binary":
-        checks.binary_labels(yt, "y_true")
-        checks.binary_labels(yp, "y_pred")
+        validation.check_binary_labels(yt, "y_true")
+        validation.check_binary_labels(yp, "y_pred")
     kw = dict(average=average, zero_division=0)
     return {
         "accuracy": float(skm.accuracy_score(yt, yp)),

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import checks
+from course_utils import validation
 
 __all__ = ["parameter_arrays", "count_parameters", "count_nonzero", "serialized_size",
            "compression_ratio", "accuracy_drop", "latency", "speedup", "check_same_output"]
@@ -215,8 +215,8 @@ def accuracy_drop(base: float, compressed: float) -> dict[str, float]:
     A value above 1 (a percentage) is refused with a message. ``absolute = base
     - compressed`` (positive means worse), ``relative = absolute / base``.
     """
-    b = checks.fraction(base, "base")
-    c = checks.fraction(compressed, "compressed")
+    b = validation.check_fraction(base, "base", percent_hint=True)
+    c = validation.check_fraction(compressed, "compressed", percent_hint=True)
     if b == 0:
         raise ValueError("base score is 0: the relative drop is undefined")
     return {"absolute": b - c, "relative": (b - c) / b}
@@ -245,8 +245,8 @@ def latency(fn: Callable[[], Any], *, runs: int = 50, warmup: int = 5,
     """
     if not callable(fn):
         raise ValueError(f"fn must be callable, got {type(fn).__name__}")
-    runs = checks.positive_int(runs, "runs")
-    repeat_inner = checks.positive_int(repeat_inner, "repeat_inner")
+    runs = validation.check_count(runs, "runs")
+    repeat_inner = validation.check_count(repeat_inner, "repeat_inner")
     if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
         raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
     for _ in range(int(warmup)):

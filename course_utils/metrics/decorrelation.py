@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import checks
+from course_utils import validation
 
 __all__ = ["distance_correlation", "jensen_shannon_divergence"]
 
@@ -32,7 +32,7 @@ BLOCK_ENTRIES = 4_000_000
 def _weights(weights: Any, n: int) -> np.ndarray:
     if weights is None:
         return np.full(n, 1.0 / n)
-    w = checks.as_1d(weights, "weights").astype(float)
+    w = validation.check_1d(weights, "weights").astype(float)
     if len(w) != n:
         raise ValueError(f"weights must have one value per event ({n}), got {len(w)}")
     if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
@@ -64,9 +64,9 @@ def distance_correlation(x: Any, y: Any, weights: Any = None) -> float:
         Different lengths, fewer than 2 or more than 20,000 values, NaN or
         infinite values, bad weights, or a constant sample.
     """
-    xa = checks.as_1d(x, "x").astype(float)
-    ya = checks.as_1d(y, "y").astype(float)
-    checks.same_length(x=xa, y=ya)
+    xa = validation.check_1d(x, "x").astype(float)
+    ya = validation.check_1d(y, "y").astype(float)
+    validation.check_consistent_length(x=xa, y=ya)
     n = len(xa)
     if n < 2:
         raise ValueError(f"distance_correlation needs at least 2 values, got {n}")
@@ -124,8 +124,8 @@ def jensen_shannon_divergence(p_samples: Any, q_samples: Any, *, bins: Any = 30,
     """
     from scipy.spatial.distance import jensenshannon
 
-    p = checks.as_1d(p_samples, "p_samples").astype(float)
-    q = checks.as_1d(q_samples, "q_samples").astype(float)
+    p = validation.check_1d(p_samples, "p_samples").astype(float)
+    q = validation.check_1d(q_samples, "q_samples").astype(float)
     if range is None:
         both = np.concatenate([p, q])
         range = (float(both.min()), float(both.max()) if both.max() > both.min() else float(both.min()) + 1.0)

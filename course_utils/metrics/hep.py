@@ -17,24 +17,24 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import checks
+from course_utils import validation
 
 __all__ = ["roc", "auc", "efficiencies", "rejection_at_efficiency", "efficiency_at_background",
            "significance", "asimov_significance", "sic_curve", "max_sic"]
 
 
 def _scores(y_true: Any, y_score: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    yt = checks.binary_labels(y_true, "y_true")
-    ys = checks.as_1d(y_score, "y_score").astype(float)
-    checks.same_length(y_true=yt, y_score=ys)
+    yt = validation.check_binary_labels(y_true, "y_true")
+    ys = validation.check_1d(y_score, "y_score").astype(float)
+    validation.check_consistent_length(y_true=yt, y_score=ys)
     if np.isinf(ys).any():
         raise ValueError("y_score contains infinite values")
     if yt.min() == yt.max():
         raise ValueError(f"y_true holds only class {yt[0]}: both signal (1) and background (0) are needed")
     w = None
     if sample_weight is not None:
-        w = checks.as_1d(sample_weight, "sample_weight").astype(float)
-        checks.same_length(y_true=yt, sample_weight=w)
+        w = validation.check_1d(sample_weight, "sample_weight").astype(float)
+        validation.check_consistent_length(y_true=yt, sample_weight=w)
         if (w < 0).any():
             raise ValueError("sample_weight must be non-negative")
     return yt, ys, w
@@ -86,7 +86,7 @@ def rejection_at_efficiency(y_true: Any, y_score: Any, signal_efficiency: float 
     The background efficiency is interpolated linearly on the ROC curve at the
     requested signal efficiency. Returns ``inf`` when it is zero.
     """
-    target = checks.fraction(signal_efficiency, "signal_efficiency")
+    target = validation.check_fraction(signal_efficiency, "signal_efficiency", percent_hint=True)
     if target == 0:
         raise ValueError("signal_efficiency must be > 0")
     fpr, tpr, _ = roc(y_true, y_score)
@@ -100,7 +100,7 @@ def efficiency_at_background(y_true: Any, y_score: Any, background_efficiency: f
     The MAGIC convention: the gamma efficiency at a hadron acceptance of 0.01,
     0.02, 0.05, 0.1 or 0.2. Linear interpolation between ROC points.
     """
-    target = checks.fraction(background_efficiency, "background_efficiency")
+    target = validation.check_fraction(background_efficiency, "background_efficiency", percent_hint=True)
     fpr, tpr, _ = roc(y_true, y_score)
     return float(np.interp(target, fpr, tpr))
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import checks
+from course_utils import validation
 
 __all__ = ["regression_metrics"]
 
@@ -21,9 +21,9 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     """
     from sklearn import metrics as skm
 
-    yt = checks.as_1d(y_true, "y_true").astype(float)
-    yp = checks.as_1d(y_pred, "y_pred").astype(float)
-    checks.same_length(y_true=yt, y_pred=yp)
+    yt = validation.check_1d(y_true, "y_true").astype(float)
+    yp = validation.check_1d(y_pred, "y_pred").astype(float)
+    validation.check_consistent_length(y_true=yt, y_pred=yp)
     if len(yt) < 2:
         raise ValueError("at least two values are needed for R²")
     mse = float(skm.mean_squared_error(yt, yp))

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import checks
+from course_utils import validation
 from course_utils.metrics.hep import asimov_significance
 
 __all__ = ["asimov_significance_with_uncertainty", "background_shift", "significance_scan"]
@@ -81,9 +81,9 @@ def asimov_significance_with_uncertainty(s: Any, b: Any, sigma_b: Any) -> Any:
 
 
 def _labelled_scores(y: Any, score: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    yt = checks.binary_labels(y, f"y_{name}")
-    st = checks.as_1d(score, f"score_{name}").astype(float)
-    checks.same_length(**{f"y_{name}": yt, f"score_{name}": st})
+    yt = validation.check_binary_labels(y, f"y_{name}")
+    st = validation.check_1d(score, f"score_{name}").astype(float)
+    validation.check_consistent_length(**{f"y_{name}": yt, f"score_{name}": st})
     if yt.min() == yt.max():
         raise ValueError(f"y_{name} holds only class {yt[0]}: signal (1) and background (0) are both needed")
     return yt, st
@@ -114,7 +114,7 @@ def background_shift(y_nominal: Any, score_nominal: Any, y_alternative: Any, sco
     """
     yn, sn = _labelled_scores(y_nominal, score_nominal, "nominal")
     ya, sa = _labelled_scores(y_alternative, score_alternative, "alternative")
-    eff = checks.fraction(signal_efficiency, "signal_efficiency")
+    eff = validation.check_fraction(signal_efficiency, "signal_efficiency", percent_hint=True)
     if eff == 0:
         raise ValueError("signal_efficiency must be > 0")
     thr = float(np.quantile(sn[yn == 1], 1.0 - eff))
@@ -162,7 +162,7 @@ def significance_scan(y_nominal: Any, score_nominal: Any, y_alternative: Any, sc
     ya, sa = _labelled_scores(y_alternative, score_alternative, "alternative")
     if not (n_signal > 0 and n_background > 0):
         raise ValueError(f"n_signal and n_background must be > 0, got {n_signal}, {n_background}")
-    n_thresholds = checks.positive_int(n_thresholds, "n_thresholds")
+    n_thresholds = validation.check_count(n_thresholds, "n_thresholds")
     thr = np.unique(np.quantile(sn[yn == 1], np.linspace(0.02, 0.98, n_thresholds)))
     bn, ba = np.sort(sn[yn == 0]), np.sort(sa[ya == 0])
     kept_b = len(bn) - np.searchsorted(bn, thr, side="left")
