@@ -1,14 +1,14 @@
 """A read-only data folder (a class server): reading works, writing fails clearly, locks go elsewhere.
 
-The loaders run in a subprocess that sees ``COURSE_DATA_DIR`` read-only:
+The loaders run in a subprocess that sees ``COURSE_DATA_DIR`` read-only, in two ways (each test runs in both
+where it can, and is skipped, saying why, where it cannot):
 
 * ``mount``: a read-only bind mount of the folder onto itself, in a private
   mount namespace (``unshare -rm``): a real read-only file system (``EROFS``),
   even for root;
-* ``chmod``: for a user who is not root and may not use ``unshare``, the
-  folder's write permissions removed (root ignores those, so not as root);
-
-and the test is skipped, saying why, where neither can be made.
+* ``permissions``: the folder's write permissions removed, the subprocess run
+  as a user who does not own it: ``nobody`` (``setpriv``) when the tests run
+  as root (root ignores permissions), else the test's own user.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -36,41 +37,63 @@ from course_utils.datasets._storage import ReadOnlyDataError, lock_path, require
 PACKAGE_ROOT = Path(course_utils.__file__).resolve().parent.parent
 
 _MOUNT_SCRIPT = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
-def _mount_works(folder: Path) -> bool:
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _mount_problem(folder: Path) -> str | None:
     if shutil.which("unshare") is None:
-        return False
+        return "no unshare command"
     probe = subprocess.run(["unshare", "-rm", "sh", "-c", _MOUNT_SCRIPT, str(folder), "sh", "-c",
                             'touch "$0/.probe" 2>/dev/null && exit 1; exit 0', str(folder)],
-                           capture_output=True, timeout=30)
-    return probe.returncode == 0 and not (folder / ".probe").exists()
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0 or (folder / ".probe").exists():
+        return f"`unshare -rm` + `mount --bind -o ro` failed here ({probe.stderr.strip()[:200]})"
+    return None
 
 
-def _chmod_works(folder: Path) -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() != 0
+def _permissions_problem(folder: Path) -> str | None:
+    if not _is_root():
+        return None
+    if shutil.which("setpriv") is None:
+        return "running as root (which ignores permissions) and no setpriv to run as nobody"
+    probe = subprocess.run([*_NOBODY, sys.executable, "-c", f"import sys; sys.path.insert(0, {str(PACKAGE_ROOT)!r}); "
+                            "import course_utils"], capture_output=True, text=True, timeout=60, cwd=folder)
+    if probe.returncode != 0:
+        return f"nobody cannot run this Python and course_utils ({probe.stderr.strip()[-200:]})"
+    return None
 
 
-@pytest.fixture
-def readonly(tmp_path):
+@pytest.fixture(params=["mount", "permissions"])
+def readonly(request, tmp_path):
     """``run(folder, code)``: run ``code`` in a Python subprocess that sees ``folder`` read-only.
 
-    ``code`` prints one JSON line last; ``run`` returns ``(that object, stdout)``.
-    The environment: ``COURSE_DATA_DIR=folder``, ``COURSE_LOCK_DIR`` a writable
-    folder of this test, ``COURSE_OFFLINE=1`` (no download is ever tried).
+    Create the data folder under ``run.base`` (a folder that the subprocess's
+    user can read). ``code`` prints one JSON line last; ``run`` returns ``(that
+    object, stdout)``. The environment: ``COURSE_DATA_DIR=folder``,
+    ``COURSE_LOCK_DIR`` a writable folder, ``COURSE_OFFLINE=1`` (no download is
+    ever tried).
     """
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    mode = "mount" if _mount_works(probe) else "chmod" if _chmod_works(probe) else None
-    if mode is None:
-        pytest.skip("no read-only folder can be made here: `unshare -rm` + `mount --bind -o ro` failed, "
-                    "and as root folder permissions do not stop writes")
-    locks = tmp_path / "locks"
+    mode = request.param
+    base = tmp_path
+    if mode == "permissions" and _is_root():  # nobody must reach the folder: not under root's 0700 tmp folder
+        base = Path(tempfile.mkdtemp(prefix="course-readonly-"))
+        base.chmod(0o755)
+    problem = _mount_problem(base) if mode == "mount" else _permissions_problem(base)
+    if problem is not None:
+        pytest.skip(f"no read-only folder by {mode} here: {problem}")
+    locks = base / "locks"
+    locks.mkdir()
+    locks.chmod(0o777)
     restore: list[tuple[Path, int]] = []
 
     def run(folder: Path, code: str) -> tuple[dict, str]:
         env = {**os.environ, "COURSE_DATA_DIR": str(folder), "COURSE_LOCK_DIR": str(locks),
-               "COURSE_OFFLINE": "1", "PYTHONPATH": str(PACKAGE_ROOT), "COURSE_WORKERS": "1"}
+               "COURSE_OFFLINE": "1", "PYTHONPATH": str(PACKAGE_ROOT), "COURSE_WORKERS": "1",
+               "HOME": str(locks), "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("COURSE_DATA_MIRROR", None)
         cmd = [sys.executable, "-c", textwrap.dedent(code)]
         if mode == "mount":
@@ -80,16 +103,21 @@ def readonly(tmp_path):
                 if p.is_dir():
                     restore.append((p, p.stat().st_mode))
                     p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+            if _is_root():
+                cmd = [*_NOBODY, *cmd]
         before = sorted(str(p) for p in folder.rglob("*"))
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=base)
         assert proc.returncode == 0, f"the read-only run failed ({mode}):\n{proc.stdout}\n{proc.stderr}"
         assert sorted(str(p) for p in folder.rglob("*")) == before, "something was written into the folder"
         return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout
 
     run.mode = mode
+    run.base = base
     yield run
     for p, mode_bits in reversed(restore):
         p.chmod(mode_bits)
+    if base != tmp_path:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _published_magic(folder: Path) -> str:
@@ -108,8 +136,8 @@ def _published_magic(folder: Path) -> str:
             f"{len(content)}, magic.FILE.archive_member)\n")
 
 
-def test_published_file_is_read_from_a_read_only_folder(tmp_path, readonly):
-    folder = tmp_path / "class"
+def test_published_file_is_read_from_a_read_only_folder(readonly):
+    folder = readonly.base / "class"
     patch = _published_magic(folder)
     expected = len(magic.read(folder / "real" / "magic" / magic.FILE.name))
     out, stdout = readonly(folder, f"""
@@ -124,8 +152,8 @@ def test_published_file_is_read_from_a_read_only_folder(tmp_path, readonly):
     assert "téléchargement" not in stdout  # nothing was downloaded
 
 
-def test_missing_published_file_in_a_read_only_folder_is_a_clear_error(tmp_path, readonly):
-    folder = tmp_path / "class"
+def test_missing_published_file_in_a_read_only_folder_is_a_clear_error(readonly):
+    folder = readonly.base / "class"
     (folder / "real").mkdir(parents=True)
     out, _ = readonly(folder, """
         import json
@@ -142,7 +170,7 @@ def test_missing_published_file_in_a_read_only_folder_is_a_clear_error(tmp_path,
 
 
 def test_simulation_cache_is_read_from_a_read_only_folder(tmp_path, monkeypatch, readonly):
-    folder = tmp_path / "class"
+    folder = readonly.base / "class"
     folder.mkdir()
     monkeypatch.setenv("COURSE_DATA_DIR", str(folder))  # the teacher prepares, in a writable folder
     monkeypatch.setenv("COURSE_LOCK_DIR", str(tmp_path / "teacher-locks"))
@@ -218,10 +246,13 @@ def test_loader_prints_the_sizes_before_a_download(data_dir, http_server, shared
     monkeypatch.setattr(magic, "FILE", served)
     ds = magic.load(source="real", verbose=False)
     out = capsys.readouterr().out
-    assert "[magic] téléchargement : 1,6 Mo à télécharger, 1,5 Mo sur le disque (magic04.data)" in out
+    assert "[magic] téléchargement : ≈ 1,58 Mo à télécharger, 1,5 Mo sur le disque (magic04.data)" in out
     assert out.startswith("[magic] téléchargement")  # the first thing printed, before the download
     assert ds.source == "real" and http_server.hits == ["/magic04.data"]
     assert not list(data_dir.rglob("*.lock"))  # the download's lock was not beside the data
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(ds.path.stat().st_mode) == 0o666 & ~umask  # readable by others (pooch's file was 0600)
 
     capsys.readouterr()
     magic.load(source="real", verbose=False)  # cached: nothing downloaded, nothing announced

@@ -85,6 +85,7 @@ def cached_simulation(dataset: str, params: dict[str, Any], generate: Callable[[
             (tmp / "manifest.json").write_text(json.dumps(
                 {"dataset": dataset, "params": key_params, "files": files,
                  "created": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2, default=str))
+            _storage.share_permissions(tmp)  # mkdtemp's folder is private: a shared cache must be readable
             os.replace(tmp, final)
         finally:
             if tmp.exists():

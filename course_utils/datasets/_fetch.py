@@ -267,6 +267,7 @@ def _fetch_one(url: str, dest: Path, remote: RemoteFile, *, timeout: float, prog
     if problem is not None:
         dest.unlink(missing_ok=True)
         raise ValueError(f"downloaded file failed verification: {problem}")
+    _storage.share_permissions(dest)  # pooch's temporary files are private: a shared folder must be readable
 
 
 def download_resumable(url: str, part: Path, *, timeout: float = 60.0, progress: bool = True,

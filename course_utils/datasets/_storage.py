@@ -9,7 +9,11 @@ A class server shares one prepared data folder with every student, read-only
   lock file lives in a per-user folder (:func:`course_utils.config.lock_dir`,
   ``COURSE_LOCK_DIR``), never beside the data;
 * a writer that finds its folder read-only raises :class:`ReadOnlyDataError`
-  at once, saying what is missing and which variable to set.
+  at once, saying what is missing and which variable to set;
+* what a writer puts in a data folder gets the permissions of an ordinary
+  file (:func:`share_permissions`): temporary files (``mkstemp``, pooch's
+  downloads) are private to their owner, and a folder prepared by a teacher
+  must be readable by the students.
 
 Locks are per user: two users writing into one shared writable folder at once
 are not coordinated (the teacher prepares the shared folder alone).
@@ -30,7 +34,8 @@ from course_utils import config
 from course_utils._files import LOCK_TIMEOUT
 from course_utils.datasets._registry import DataUnavailableError
 
-__all__ = ["ReadOnlyDataError", "lock_path", "locked", "writable", "require_writable", "writing"]
+__all__ = ["ReadOnlyDataError", "lock_path", "locked", "writable", "require_writable", "writing",
+           "share_permissions"]
 
 #: What the read-only error advises, besides its own hint.
 ADVICE = ("set COURSE_DATA_DIR to a writable folder (for example a folder of your own), or ask your teacher "
@@ -99,6 +104,29 @@ def locked(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT) -> Itera
     """Hold the inter-process lock of ``path`` (a file in the per-user lock folder; nothing beside ``path``)."""
     with FileLock(str(lock_path(path)), timeout=timeout):
         yield
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def share_permissions(path: str | os.PathLike[str]) -> None:
+    """Give ``path`` (and, for a folder, everything in it) the modes of ordinary new files and folders.
+
+    ``0o666`` for files and ``0o777`` for folders, less the process's umask:
+    with the usual umask 022, readable by every user, writable by the owner.
+    Temporary files and folders (``mkstemp``, ``mkdtemp``, pooch's downloads)
+    are created private (0600, 0700); renamed into a shared data folder as
+    they are, the students could not read what the teacher prepared.
+    """
+    mask = _umask()
+    path = Path(path)
+    for p in [path, *(path.rglob("*") if path.is_dir() else ())]:
+        if p.is_symlink():
+            continue
+        p.chmod((0o777 if p.is_dir() else 0o666) & ~mask)
 
 
 @contextlib.contextmanager

@@ -134,6 +134,7 @@ def _read_real(n: int, data_home: str | os.PathLike[str] | None, verbose: bool) 
         # one try per mirror: a failed remote read of a large slice is not worth repeating
         events, url = over_mirrors(f"the CMS file {FILE.name}", _remote_locations(), attempt, retries=1)
         write(events, cached)
+        _storage.share_permissions(cached)
         return events, cached, f"first {n:,} events read remotely from {url}, cached"
 
 
@@ -216,6 +217,7 @@ def download(remote: RemoteFile = FILE, *, timeout: float = 60.0, progress: bool
                 part.unlink()  # complete but wrong: never resume from it
             raise ValueError(f"downloaded file failed verification: {problem}")
         os.replace(part, dest)
+        _storage.share_permissions(dest)
         return dest
 
     if verify(dest, remote) is None:

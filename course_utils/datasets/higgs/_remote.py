@@ -231,6 +231,7 @@ def stream_head(n_rows: int, *, urls: list[str] | None = None, timeout: float = 
         with _files.atomic_path(dest) as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, values.astype(np.float32))
+        _storage.share_permissions(dest)
         return dest
 
 
@@ -337,6 +338,7 @@ def download(*, urls: list[str] | None = None, expected_rows: int | None = N_TOT
                 raise
             _report_checksum(tmp)
         part.unlink(missing_ok=True)
+        _storage.share_permissions(dest)
         return dest
 
 
