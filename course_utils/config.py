@@ -24,6 +24,7 @@ __all__ = [
     "REPO_ROOT",
     "in_checkout",
     "data_dir",
+    "lock_dir",
     "build_dir",
     "fast_mode",
     "offline_mode",
@@ -71,9 +72,20 @@ def in_checkout(root: Path | None = None) -> bool:
 
 
 def _folder(variable: str, default: Path) -> Path:
-    """``$variable`` if set, else ``default``; created if missing."""
+    """``$variable`` if set, else ``default``; created if missing.
+
+    An existing folder is returned as it is, even read-only (a class's shared
+    data folder); a missing one that cannot be created is an error that names
+    the variable.
+    """
     path = Path(os.environ.get(variable) or default).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot create the folder {path} ({exc.strerror}): set {variable} "
+                                 f"to an existing or writable folder") from exc
     return path
 
 
@@ -93,6 +105,26 @@ def data_dir() -> Path:
     if os.environ.get("COURSE_DATA_DIR") or in_checkout():
         return _folder("COURSE_DATA_DIR", REPO_ROOT / "data")
     return _folder("COURSE_DATA_DIR", _user_cache())
+
+
+def lock_dir() -> Path:
+    """Folder of the data layer's lock files: per user, writable, never beside the data (created if missing).
+
+    ``COURSE_LOCK_DIR`` overrides the default ``<user cache>/locks``
+    (``~/.cache/course_utils/locks`` on Linux, from ``platformdirs``). When
+    that cannot be created (a read-only home), a per-user folder in the
+    system's temporary folder is used. Keeping locks out of the data folder
+    lets many students read one read-only data folder (a class server).
+    """
+    if os.environ.get("COURSE_LOCK_DIR"):
+        return _folder("COURSE_LOCK_DIR", Path())
+    try:
+        return _folder("COURSE_LOCK_DIR", _user_cache() / "locks")
+    except OSError:
+        import tempfile
+
+        user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+        return _folder("COURSE_LOCK_DIR", Path(tempfile.gettempdir()) / f"course_utils-locks-{user}")
 
 
 def build_dir() -> Path:

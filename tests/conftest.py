@@ -20,10 +20,11 @@ SHARED_DATA = Path(os.environ.get("COURSE_SHARED_DATA") or REPO_ROOT.parent / "s
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    """A fresh, empty COURSE_DATA_DIR (and build dir) for one test."""
+    """A fresh, empty COURSE_DATA_DIR (and build and lock dirs) for one test."""
     d = tmp_path / "data"
     d.mkdir()
     monkeypatch.setenv("COURSE_DATA_DIR", str(d))
+    monkeypatch.setenv("COURSE_LOCK_DIR", str(tmp_path / "locks"))
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
     monkeypatch.delenv("COURSE_OFFLINE", raising=False)
     monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)

@@ -35,10 +35,11 @@ from course_utils.datasets._registry import (
     RemoteFile,
     load_with_fallback,
 )
+from course_utils.datasets._storage import ReadOnlyDataError
 
 DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri", "trackml", "lhco", "calo")
 
-__all__ = ["DATASETS", "SOURCES", "Dataset", "DatasetInfo", "DataUnavailableError", "RemoteFile",
+__all__ = ["DATASETS", "SOURCES", "Dataset", "DatasetInfo", "DataUnavailableError", "ReadOnlyDataError", "RemoteFile",
            "cached_simulation", "fetch", "load_with_fallback", "network_available", "registry", *DATASETS]
 
 

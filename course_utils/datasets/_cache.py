@@ -3,7 +3,12 @@
 A simulation is generated once per set of parameters into
 ``<data>/simulated/<dataset>/<key>/`` (atomic and locked: two notebooks asking
 for the same simulation at once generate it once), then read like the
-published files.
+published files. A complete cache is read without a lock and without writing
+anything, so that a read-only data folder prepared by ``make data`` works (a
+class server); a simulation missing from a read-only folder is not generated
+(it could not be cached, and a full-size one would cost minutes and memory per
+student): :class:`~course_utils.datasets._storage.ReadOnlyDataError` says so,
+and which variable to set.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from course_utils import _files
+from course_utils.datasets import _storage
 from course_utils.datasets._registry import simulated_dir
 
 __all__ = ["cached_simulation", "n_workers", "parallel_map"]
@@ -50,11 +55,20 @@ def cached_simulation(dataset: str, params: dict[str, Any], generate: Callable[[
     -------
     Path
         The folder holding the generated files and a ``manifest.json``.
+
+    Raises
+    ------
+    ReadOnlyDataError
+        The simulation is not cached and the data folder is read-only (the
+        message says which variable to set).
     """
     key_params = {"version": version, **params}
     final = simulated_dir(dataset) / _key(key_params)
     manifest = final / "manifest.json"
-    with _files.locked(final):
+    if manifest.is_file() and _manifest_ok(final, manifest):  # reading needs no lock: caches appear atomically
+        return final
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    with _storage.writing(final, f"the {dataset} simulation ({shown}; cache {final.name})"):
         if manifest.is_file() and _manifest_ok(final, manifest):
             return final
         if final.exists():
@@ -71,6 +85,7 @@ def cached_simulation(dataset: str, params: dict[str, Any], generate: Callable[[
             (tmp / "manifest.json").write_text(json.dumps(
                 {"dataset": dataset, "params": key_params, "files": files,
                  "created": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2, default=str))
+            _storage.share_permissions(tmp)  # mkdtemp's folder is private: a shared cache must be readable
             os.replace(tmp, final)
         finally:
             if tmp.exists():

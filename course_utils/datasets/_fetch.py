@@ -15,6 +15,16 @@
 No other module of ``course_utils.datasets`` imports ``requests``, ``pooch`` or
 ``kagglehub``.
 
+Before a file is downloaded, :func:`download_message` prints what it will
+cost, from the registry: "téléchargement : X Mo à télécharger, Y Mo sur le
+disque" (:func:`over_mirrors`'s ``announce``, used by every download path).
+
+A file already cached and valid is read without a lock and without writing
+anything, so that a read-only data folder works (a class server); a download
+takes the per-user lock of :mod:`course_utils.datasets._storage`, and a
+download into a read-only folder fails at once with a message that says which
+variable to set (:class:`~course_utils.datasets._storage.ReadOnlyDataError`).
+
 ``COURSE_DATA_MIRROR=http://host/path`` adds a mirror tried first, where files
 are at ``<mirror>/<dataset>/<file name>`` (a classroom server, for instance).
 Whether to retry a mirror is decided by the HTTP status code: 4xx answers
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import socket
 import tempfile
@@ -35,10 +46,11 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from course_utils import _files, config
+from course_utils.datasets import _storage
 from course_utils.datasets._registry import DataUnavailableError, RemoteFile, real_dir
 
 __all__ = ["PROBE_TIMEOUT", "DOWNLOAD_TIMEOUT", "KAGGLE_TIMEOUT", "network_available", "mirrors", "verify",
-           "is_cached", "http_status", "over_mirrors", "fetch", "download_resumable", "stream", "kagglehub_installed", "kaggle_credentials",
+           "is_cached", "http_status", "format_mb", "size_texts", "download_message", "sizes_message", "over_mirrors", "fetch", "download_resumable", "stream", "kagglehub_installed", "kaggle_credentials",
            "fetch_kaggle"]
 
 T = TypeVar("T")
@@ -113,7 +125,47 @@ def _final(exc: BaseException) -> bool:
     return status is not None and 400 <= status < 500 and status not in (408, 429)
 
 
-def over_mirrors(what: str, urls: list[str], attempt: Callable[[str], T], *, retries: int = 2) -> T:
+def format_mb(n_bytes: int | None, *, approx: bool = False) -> str:
+    """Bytes as French megabytes (10**6 bytes): ``"1,5 Mo"``; ``None``: ``"taille inconnue"``.
+
+    ``approx``: a publisher's rounded figure, shown as such with three significant
+    digits (``"≈ 2 790 Mo"``).
+    """
+    if n_bytes is None:
+        return "taille inconnue"
+    mb = n_bytes / 1e6
+    if approx:
+        rounded = float(f"{mb:.3g}")  # three significant digits
+        digits = max(0, 2 - math.floor(math.log10(rounded)))
+        return "≈ " + f"{rounded:,.{digits}f}".replace(",", " ").replace(".", ",") + " Mo"
+    return f"{mb:,.1f}".replace(",", " ").replace(".", ",") + " Mo"
+
+
+def size_texts(remote: RemoteFile) -> tuple[str, str]:
+    """``(to fetch, on disk)`` of :func:`format_mb` for a registry file; publishers' figures marked "≈"."""
+    return (format_mb(remote.bytes_to_fetch, approx=remote.download_size is not None),
+            format_mb(remote.bytes_on_disk, approx=remote.size is None))
+
+
+def download_message(dataset: str, remote: RemoteFile) -> str:
+    """What a download of ``remote`` costs, from the registry, printed before it starts.
+
+    ``"[magic] téléchargement : 1,5 Mo à télécharger, 1,5 Mo sur le disque (magic04.data)"``;
+    a size the registry does not know reads ``"taille inconnue"``, a publisher's
+    rounded figure ``"≈ 2 790 Mo"``.
+    """
+    to_fetch, on_disk = size_texts(remote)
+    return f"[{dataset}] téléchargement : {to_fetch} à télécharger, {on_disk} sur le disque ({remote.name})"
+
+
+def sizes_message(dataset: str, what: str, to_fetch: int | None, on_disk: int | None) -> str:
+    """The line of :func:`download_message` for a download that is not a registry file (estimated sizes)."""
+    return (f"[{dataset}] téléchargement : {format_mb(to_fetch, approx=True)} à télécharger, "
+            f"{format_mb(on_disk, approx=True)} sur le disque ({what})")
+
+
+def over_mirrors(what: str, urls: list[str], attempt: Callable[[str], T], *, retries: int = 2,
+                 announce: str | None = None) -> T:
     """``attempt(url)`` for each URL in turn until one succeeds; the reasons of every failure otherwise.
 
     Parameters
@@ -128,6 +180,9 @@ def over_mirrors(what: str, urls: list[str], attempt: Callable[[str], T], *, ret
         as a failure of that mirror.
     retries
         Tries per mirror; a 4xx status ends a mirror's tries at once.
+    announce
+        Printed once, just before the first attempt (not when offline or when
+        no host answers): :func:`download_message` for a download.
 
     Raises
     ------
@@ -142,6 +197,9 @@ def over_mirrors(what: str, urls: list[str], attempt: Callable[[str], T], *, ret
             reasons.append(f"{url}: host unreachable")
             continue
         for n in range(1, retries + 1):
+            if announce is not None:
+                print(announce)
+                announce = None
             try:
                 return attempt(url)
             except Exception as exc:  # noqa: BLE001 - every failure is reported below
@@ -157,19 +215,31 @@ def fetch(dataset: str, remote: RemoteFile, *, retries: int = 2, timeout: float 
           progress: bool = True, data_home: str | os.PathLike[str] | None = None) -> Path:
     """The verified local path of a real file, downloading it when needed.
 
-    A cached file with the wrong size or checksum is removed and fetched again.
-    Each mirror is tried ``retries`` times. Concurrent callers wait on a lock,
-    and the file appears atomically. ``data_home``: the folder to look in and
-    download into, instead of ``<data>/real/<dataset>/``.
+    A valid cached file is returned without a lock and without writing
+    anything (a read-only data folder works). A cached file with the wrong size
+    or checksum is removed and fetched again. Each mirror is tried ``retries``
+    times. Concurrent downloaders wait on a per-user lock, and the file
+    appears atomically. ``data_home``: the folder to look in and download
+    into, instead of ``<data>/real/<dataset>/``. Before downloading, the sizes
+    from the registry are printed (:func:`download_message`).
 
     Raises
     ------
+    ReadOnlyDataError
+        The file is missing (or corrupt) and its folder is read-only: the
+        message says which variable to set. A :class:`DataUnavailableError`.
     DataUnavailableError
         Offline mode, no network, or every mirror failed (the reasons are listed).
     """
     dest = real_dir(dataset, data_home) / remote.name
-    with _files.locked(dest):
-        problem = verify(dest, remote)
+    problem = verify(dest, remote)
+    if problem is None:
+        return dest
+    what = f"{remote.name} ({format_mb(remote.bytes_on_disk)})" if problem == "missing" else \
+        f"a valid {remote.name} (the copy there is corrupt: {problem})"
+    hint = "pass data_home=<a writable folder>" if data_home is not None else ""
+    with _storage.writing(dest, what, hint=hint):
+        problem = verify(dest, remote)  # another process may have fetched it while we waited
         if problem is None:
             return dest
         if problem != "missing":
@@ -180,7 +250,8 @@ def fetch(dataset: str, remote: RemoteFile, *, retries: int = 2, timeout: float 
             _fetch_one(url, dest, remote, timeout=timeout, progress=progress)
             return dest
 
-        return over_mirrors(remote.name, mirrors(dataset, remote), attempt, retries=retries)
+        return over_mirrors(remote.name, mirrors(dataset, remote), attempt, retries=retries,
+                            announce=download_message(dataset, remote))
 
 
 def _fetch_one(url: str, dest: Path, remote: RemoteFile, *, timeout: float, progress: bool) -> None:
@@ -196,6 +267,7 @@ def _fetch_one(url: str, dest: Path, remote: RemoteFile, *, timeout: float, prog
     if problem is not None:
         dest.unlink(missing_ok=True)
         raise ValueError(f"downloaded file failed verification: {problem}")
+    _storage.share_permissions(dest)  # pooch's temporary files are private: a shared folder must be readable
 
 
 def download_resumable(url: str, part: Path, *, timeout: float = 60.0, progress: bool = True,
@@ -281,7 +353,7 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
 
 
 def fetch_kaggle(handle: str, *, kind: Literal["dataset", "competition"] = "dataset", path: str | None = None,
-                 timeout: float = KAGGLE_TIMEOUT) -> Path:
+                 timeout: float = KAGGLE_TIMEOUT, announce: str | None = None) -> Path:
     """Download a Kaggle dataset (or one file of a competition) with the optional ``kagglehub`` package.
 
     ``kagglehub`` keeps its own cache (``~/.cache/kagglehub``), so a second
@@ -299,6 +371,8 @@ def fetch_kaggle(handle: str, *, kind: Literal["dataset", "competition"] = "data
         One file of the dataset or competition (``"train_sample.zip"``); ``None``: all of it.
     timeout
         Seconds without data before the download is abandoned.
+    announce
+        Printed just before the download starts (:func:`download_message`).
 
     Returns
     -------
@@ -324,6 +398,8 @@ def fetch_kaggle(handle: str, *, kind: Literal["dataset", "competition"] = "data
         raise DataUnavailableError("www.kaggle.com is unreachable")
     import kagglehub
 
+    if announce is not None:
+        print(announce)
     try:
         with _socket_timeout(timeout):
             if kind == "dataset":

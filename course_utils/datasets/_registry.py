@@ -88,9 +88,17 @@ class RemoteFile:
         Expected SHA-256 of the file itself (``None`` only for files whose
         content is checked otherwise).
     size
-        Expected size in bytes, or ``None``.
+        Expected size in bytes (verified on every download), or ``None``.
     archive_member
         When the URLs serve a zip archive, the member that is this file.
+    download_size
+        Bytes downloaded, when they are not ``size``: the archive that holds
+        the file, or a file whose exact size is not verified. The publisher's
+        figure, possibly rounded: for planning (printed before a download,
+        listed in ``data/README.md``), never checked.
+    disk_size
+        Bytes the file takes on disk when ``size`` is not known exactly: the
+        publisher's figure, for planning only, never checked.
     """
 
     name: str
@@ -98,12 +106,30 @@ class RemoteFile:
     sha256: str | None
     size: int | None = None
     archive_member: str | None = None
+    download_size: int | None = None
+    disk_size: int | None = None
 
     def __post_init__(self) -> None:
         if not self.urls:
             raise ValueError(f"{self.name}: at least one URL is needed")
         if self.sha256 is not None and len(self.sha256) != 64:
             raise ValueError(f"{self.name}: sha256 must be 64 hex digits, got {self.sha256!r}")
+        for label in ("size", "download_size", "disk_size"):
+            value = getattr(self, label)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{self.name}: {label} must be a positive number of bytes or None, got {value!r}")
+
+    @property
+    def bytes_to_fetch(self) -> int | None:
+        """Bytes a download transfers: :attr:`download_size`, else :attr:`size` for a plain file; ``None``: unknown."""
+        if self.download_size is not None:
+            return self.download_size
+        return self.size if self.archive_member is None else None
+
+    @property
+    def bytes_on_disk(self) -> int | None:
+        """Bytes the file keeps on disk: :attr:`size`, else :attr:`disk_size`; ``None``: unknown."""
+        return self.size if self.size is not None else self.disk_size
 
 
 @dataclass(frozen=True)

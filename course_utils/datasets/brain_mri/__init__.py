@@ -40,8 +40,15 @@ from pathlib import Path
 from typing import Literal
 
 from course_utils import config
-from course_utils.datasets._fetch import fetch_kaggle
-from course_utils.datasets._registry import Dataset, DatasetInfo, DataUnavailableError, load_with_fallback, real_dir
+from course_utils.datasets._fetch import download_message, fetch_kaggle
+from course_utils.datasets._registry import (
+    Dataset,
+    DatasetInfo,
+    DataUnavailableError,
+    RemoteFile,
+    load_with_fallback,
+    real_dir,
+)
 from course_utils.datasets.brain_mri import formats, simulation
 from course_utils.datasets.brain_mri._layout import DEFAULT_IMAGE_SIZE
 from course_utils.datasets.brain_mri.formats import (
@@ -72,7 +79,9 @@ INFO = DatasetInfo(
     citation="Nickparvar, M. (2021). Brain Tumor MRI Dataset [Data set]. Kaggle. "
              "https://www.kaggle.com/datasets/masoudnickparvar/brain-tumor-mri-dataset",
     homepage="https://www.kaggle.com/datasets/masoudnickparvar/brain-tumor-mri-dataset",
-    files=(),
+    # the zip that kagglehub downloads into its own cache (~/.cache/kagglehub); its size is not known here
+    files=(RemoteFile(name="brain-tumor-mri-dataset.zip",
+                      urls=(f"https://www.kaggle.com/datasets/{KAGGLE_HANDLE}",), sha256=None),),
     how_to_obtain=(
         "Download the zip from https://www.kaggle.com/datasets/masoudnickparvar/brain-tumor-mri-dataset "
         "(a free Kaggle account is needed) and unzip it into <data>/real/brain_mri/ so that "
@@ -84,7 +93,7 @@ INFO = DatasetInfo(
 
 def _download_with_kagglehub() -> Path:
     """The published images through :func:`~course_utils.datasets._fetch.fetch_kaggle`, when it can."""
-    path = fetch_kaggle(KAGGLE_HANDLE)
+    path = fetch_kaggle(KAGGLE_HANDLE, announce=download_message(INFO.name, INFO.files[0]))
     root = find_root(path)
     if root is None:
         raise DataUnavailableError(f"kagglehub gave {path}, which holds no Training/ and Testing/ folders")

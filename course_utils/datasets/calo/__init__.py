@@ -39,6 +39,7 @@ from course_utils.datasets._registry import (
     load_with_fallback,
     real_dir,
 )
+from course_utils.datasets._storage import writable
 from course_utils.datasets.calo.formats import (
     BINNING_FILE,
     INCIDENT_ENERGIES,
@@ -93,6 +94,9 @@ def _load_real(n: int | None, seed: int, part: int, data_home: str | os.PathLike
     try:
         full = read(path)
     except ValueError as exc:  # no published checksum: the format check stands in for it
+        if not writable(path.parent):  # a read-only shared folder: say so, delete nothing
+            raise DataUnavailableError(f"{path} failed the format check ({exc}) and its folder is read-only here: "
+                                       "ask whoever prepared it to fetch it again") from exc
         path.unlink(missing_ok=True)
         raise DataUnavailableError(f"{remote.name} failed the format check and was removed: {exc}") from exc
     data = _subsample(full, n, seed)

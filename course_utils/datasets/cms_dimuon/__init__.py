@@ -35,8 +35,16 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from course_utils import _files, config
-from course_utils.datasets._fetch import download_resumable, mirrors, over_mirrors, verify
+from course_utils import config
+from course_utils.datasets import _storage
+from course_utils.datasets._fetch import (
+    download_message,
+    download_resumable,
+    format_mb,
+    mirrors,
+    over_mirrors,
+    verify,
+)
 from course_utils.datasets._registry import (
     Dataset,
     DatasetInfo,
@@ -110,7 +118,11 @@ def _read_real(n: int, data_home: str | os.PathLike[str] | None, verbose: bool) 
     if full.is_file() and verify(full, FILE) is None:
         return read(full, n=n, progress=verbose), full, "full local copy"
     cached = _slice_path(n, data_home)
-    with _files.locked(cached):  # a second notebook waits, then reads the cached slice
+    if cached.is_file():  # slices are written atomically: reading needs no lock (a read-only folder works)
+        return read(cached), cached, f"cached slice of the first {n:,} events"
+    hint = "pass data_home=<a writable folder>" if data_home is not None else ""
+    with _storage.writing(cached, f"the slice {cached.name} of the first {n:,} events", hint=hint):
+        # a second notebook waits, then reads the cached slice
         if cached.is_file():
             return read(cached), cached, f"cached slice of the first {n:,} events"
 
@@ -122,6 +134,7 @@ def _read_real(n: int, data_home: str | os.PathLike[str] | None, verbose: bool) 
         # one try per mirror: a failed remote read of a large slice is not worth repeating
         events, url = over_mirrors(f"the CMS file {FILE.name}", _remote_locations(), attempt, retries=1)
         write(events, cached)
+        _storage.share_permissions(cached)
         return events, cached, f"first {n:,} events read remotely from {url}, cached"
 
 
@@ -204,10 +217,13 @@ def download(remote: RemoteFile = FILE, *, timeout: float = 60.0, progress: bool
                 part.unlink()  # complete but wrong: never resume from it
             raise ValueError(f"downloaded file failed verification: {problem}")
         os.replace(part, dest)
+        _storage.share_permissions(dest)
         return dest
 
-    with _files.locked(dest):
+    if verify(dest, remote) is None:
+        return dest
+    with _storage.writing(dest, f"{remote.name} ({format_mb(remote.bytes_on_disk)})"):
         if verify(dest, remote) is None:
             return dest
         urls = [u for u in mirrors(INFO.name, remote) if u.startswith(("http://", "https://"))]
-        return over_mirrors(remote.name, urls, attempt)
+        return over_mirrors(remote.name, urls, attempt, announce=download_message(INFO.name, remote))

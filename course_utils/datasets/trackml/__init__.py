@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Literal
 
 from course_utils import config
-from course_utils.datasets._fetch import fetch_kaggle
+from course_utils.datasets._fetch import download_message, fetch_kaggle
 from course_utils.datasets._registry import (
     Dataset,
     DatasetInfo,
@@ -100,7 +100,8 @@ def real_events(folder: str | Path | None = None) -> list[Path]:
 def _download_with_kagglehub() -> Path:
     """``train_sample.zip`` through :func:`~course_utils.datasets._fetch.fetch_kaggle`, when it can."""
     try:
-        return fetch_kaggle(KAGGLE_COMPETITION, kind="competition", path="train_sample.zip")
+        return fetch_kaggle(KAGGLE_COMPETITION, kind="competition", path="train_sample.zip",
+                            announce=download_message(INFO.name, INFO.file("train_sample.zip")))
     except DataUnavailableError as exc:
         raise DataUnavailableError(f"no events in the data folder, and {exc}") from exc
 
