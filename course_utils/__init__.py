@@ -4,6 +4,8 @@ Modules
 -------
 config
     data directory, fast and offline modes, seeds.
+manifest
+    each notebook's title, duration, hardware, datasets and sizes per mode (``manifest.toml``).
 runtime
     environment description, torch device, TensorFlow distribution strategy.
 metrics
@@ -40,7 +42,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "runtime", "metrics", "plotting", "report", "datasets", "physics", "cluster",
+_SUBMODULES = ("config", "manifest", "runtime", "metrics", "plotting", "report", "datasets", "physics", "cluster",
                "anomaly", "calo_metrics", "adversarial", "compression", "tfdata")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]
