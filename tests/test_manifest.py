@@ -304,3 +304,34 @@ def test_scan_reads_a_crafted_notebook_file(tmp_path):
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     problems = scan(_code(json.loads(path.read_text())), "02")
     assert problems == ["line 9: quark_gluon.load(n=20000) is not read from the manifest"]
+
+
+# --- the other readers: the title cells, `make data` ------------------------------------------------------
+
+
+def _duration(text: str) -> str:
+    text = re.sub(r"\bheures?\b", "h", text)
+    return re.sub(r"\bminutes?\b", "min", text).strip()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_title_cell_states_the_manifest_duration(path):
+    title = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"])
+    found = re.search(r"\*\*Durée estimée :\*\* ([^.(]*)", title)
+    assert found, f"{path.name}: no '**Durée estimée :**' in the title cell"
+    assert _duration(found.group(1)) == manifest.notebook(path.name).duration
+
+
+def test_make_data_prepares_the_manifest_samples(monkeypatch, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prepare_data", ROOT / "scripts" / "prepare_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert module.main(["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "trackml.load(n=16, pileup=5) for notebook(s) 07" in out
+    assert "quark_gluon.load(n=1600, seed=42) for notebook(s) 02, 06, 10" in out
+    assert "magic.load(n=500)" not in out                      # the offline demonstration of 00 is not prepared
+    assert out.count(".load(") == len(manifest.prepared_samples("fast"))
