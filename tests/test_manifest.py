@@ -335,3 +335,14 @@ def test_make_data_prepares_the_manifest_samples(monkeypatch, capsys):
     assert "quark_gluon.load(n=1600, seed=42) for notebook(s) 02, 06, 10" in out
     assert "magic.load(n=500)" not in out                      # the offline demonstration of 00 is not prepared
     assert out.count(".load(") == len(manifest.prepared_samples("fast"))
+
+
+def test_manifest_is_the_lowest_layer():
+    """course_utils.manifest imports config only: no dataset, no torch, no TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from course_utils import manifest; manifest.notebooks(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('course_utils.', 'torch', 'tensorflow'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['course_utils.config', 'course_utils.manifest']"
