@@ -24,9 +24,10 @@ metrics
 physics
     pure NumPy/awkward physics: jets, N-subjettiness, Hillas parameters,
     kinematics, resonances, dimuons, calorimeter showers.
-config, runtime, validation
-    data directory, modes and seeds; the environment and its hardware; the input
-    checks that raise ``ValueError``.
+config, manifest, runtime, validation
+    data directory, modes and seeds; each notebook's title, duration, hardware,
+    datasets and sizes per mode (``manifest.toml``); the environment and its
+    hardware; the input checks that raise ``ValueError``.
 
 A new figure of merit goes to ``metrics``, a new physics observable to
 ``physics``, a new model or training loop to ``models``.
@@ -42,8 +43,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "runtime", "validation", "physics", "metrics", "datasets", "compute", "models",
-               "plotting", "report")
+_SUBMODULES = ("config", "manifest", "runtime", "validation", "physics", "metrics", "datasets", "compute",
+               "models", "plotting", "report")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]
 

@@ -1,6 +1,7 @@
 """Generate the README's notebook table (Colab and Binder badges) from the one repository URL setting.
 
-The setting is ``[project.urls] Repository`` in pyproject.toml. Usage:
+The setting is ``[project.urls] Repository`` in pyproject.toml; each notebook's title, duration,
+hardware and data come from the course manifest (course_utils/manifest.toml). Usage:
     python scripts/badges.py          # rewrite the block between the markers in README.md
     python scripts/badges.py --check  # exit 1 if README.md is out of date
 """
@@ -13,35 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
-
-#: file stem -> (title, duration, hardware, data)
-NOTEBOOKS = {
-    "00_introduction": ("Introduction : carte du cours, environnement, données", "20 min", "CPU", "MAGIC"),
-    "01_cern_open_data": ("CERN Open Data : uproot, awkward, spectre dimuon de CMS", "1 h 30", "CPU",
-                          "CMS Open Data (CC0) / simulation Pythia 8"),
-    "01b_cern_open_data_dask": ("CERN Open Data sur un cluster : la même analyse avec Dask", "45 min", "CPU",
-                                "CMS Open Data (CC0) / simulation Pythia 8, plusieurs fichiers"),
-    "02_jet_tagging": ("Étiquetage de jets quark/gluon : des observables aux réseaux de particules", "2 h",
-                       "CPU (GPU utile)", "Komiske et al. (Zenodo) / Pythia 8 + FastJet"),
-    "03a_gamma_ray_preprocessing_ml": ("Astronomie gamma (1) : prétraitement et modèles classiques", "1 h 30",
-                                       "CPU", "MAGIC (UCI, CC BY 4.0) / simulation de caméra"),
-    "03b_gamma_ray_pytorch": ("Astronomie gamma (2) : un réseau PyTorch", "1 h 30", "CPU",
-                              "MAGIC (UCI, CC BY 4.0) / simulation de caméra"),
-    "04_higgs_wide_deep": ("Boson de Higgs : Wide & Deep sur TPU, GPU ou CPU", "1 h 30", "CPU, GPU ou TPU",
-                           "HIGGS (UCI, CC BY 4.0) / Pythia 8 + FastJet"),
-    "05_tumour_benchmark": ("Banc d'essai de classifieurs d'IRM : métriques et équilibrage", "1 h 30",
-                            "CPU (GPU utile)", "Kaggle (CC0) / images synthétiques"),
-    "06_model_compression": ("Compression de modèles : élagage, quantification, distillation", "1 h 30", "CPU",
-                             "jets quark/gluon"),
-    "07_tracking_gnn": ("Trajectographie avec des réseaux de graphes (TrackML)", "2 h", "CPU (GPU utile)",
-                        "TrackML (Zenodo, Kaggle) / Pythia 8 + hélices dans un solénoïde"),
-    "08_anomaly_detection": ("Détection d'anomalies sur des dijets du LHC : fabriquer le signal avec Pythia", "2 h",
-                             "CPU", "LHC Olympics 2020 (Zenodo) / Pythia 8 + FastJet"),
-    "09_generative_calorimeter": ("Modèles génératifs pour simuler un calorimètre : VAE, flot, diffusion", "2 h",
-                                  "CPU (GPU utile)", "CaloChallenge 2022 (Zenodo) / paramétrisation GFlash"),
-    "10_systematics_adversarial": ("Incertitudes systématiques : pivot adversarial, inversion du gradient, DisCo",
-                                   "2 h", "CPU", "jets quark/gluon (Pythia/Herwig, Zenodo) / Pythia 8, α_s varié"),
-}
+sys.path.insert(0, str(ROOT))  # this checkout's course_utils (its manifest), even beside another installed copy
 
 
 def repository() -> str:
@@ -69,12 +42,14 @@ def binder_badge(nb: str | None = None) -> str:
 
 def table() -> str:
     lines = ["| notebook | sujet | durée | matériel | données | ouvrir |", "|---|---|---|---|---|---|"]
-    for stem, (title, duration, hardware, data) in NOTEBOOKS.items():
-        nb = f"{stem}.ipynb"
-        if not (ROOT / "notebooks" / nb).is_file():  # announced here before it lands
+    from course_utils import manifest
+
+    for entry in manifest.notebooks().values():
+        nb, stem = entry.file, Path(entry.file).stem
+        if not (ROOT / "notebooks" / nb).is_file():  # announced in the manifest before it lands
             continue
-        lines.append(f"| [{stem}](notebooks/{nb}) | {title} | {duration} | {hardware} | {data} | "
-                     f"{colab_badge(nb)} {binder_badge(nb)} |")
+        lines.append(f"| [{stem}](notebooks/{nb}) | {entry.title} | {entry.duration} | {entry.hardware} | "
+                     f"{entry.data} | {colab_badge(nb)} {binder_badge(nb)} |")
     return "\n".join(lines)
 
 

@@ -58,6 +58,16 @@ def run_one(nb: Path, env: dict[str, str]) -> dict:
             "peak_mb": round(peak / 2**20), "tail": out[-1500:] if proc.returncode else ""}
 
 
+def _title(nb: Path) -> str:
+    """The notebook's title in the course manifest ("" for a notebook it does not list)."""
+    from course_utils import manifest
+
+    try:
+        return manifest.notebook(nb.name).title
+    except ValueError:
+        return ""
+
+
 def within_budget(row: dict, mode: str) -> bool:
     """True when a notebook ran within its mode's wall-time (and memory) budget."""
     seconds, megabytes = BUDGETS[mode]
@@ -97,8 +107,9 @@ def main() -> int:
             tmp = tempfile.TemporaryDirectory(prefix="bench-data-")
             env["COURSE_DATA_DIR"] = tmp.name
             env["COURSE_BUILD_DIR"] = str(Path(tmp.name) / "build")
-        print(f"==> {nb.name}", flush=True)
-        row = run_one(nb, env)
+        title = _title(nb)
+        print(f"==> {nb.name}" + (f" ({title})" if title else ""), flush=True)
+        row = {**run_one(nb, env), "title": title}
         rows.append(row)
         print(f"    {'ok' if row['ok'] else 'FAILED'}  {row['wall_s']:.0f} s  {row['peak_mb']} MB", flush=True)
         if row["tail"]:
