@@ -151,16 +151,20 @@ def test_offline_auto_falls_back_to_the_simulation(data_dir, monkeypatch, capsys
 
     def fake_simulate(n, *, seed, n_signal):
         called["n"] = (n, n_signal)
-        path = formats.write(fake_events(200, 20), data_dir / "sim.h5")
+        path = formats.write(fake_events(n, n_signal), data_dir / f"sim-{n}-{n_signal}.h5")
         from course_utils.datasets import Dataset
 
         return Dataset(formats.read(path), "simulated", "lhco", "fake", "MIT", path, {})
 
     monkeypatch.setattr(simulation, "simulate", fake_simulate)
     ds = lhco.load("auto", n=110, signal_fraction=0.1)
-    assert ds.source == "simulated" and called["n"] == (lhco.SIM_BACKGROUND, lhco.SIM_SIGNAL)
+    assert ds.source == "simulated" and called["n"] == (100, 10), "a given n simulates exactly its events"
     assert ds.details["n_signal"] == 10 and len(ds) == 110
     assert "simulation" in capsys.readouterr().out
+    ds = lhco.load("simulated", signal_fraction=0.05)
+    assert called["n"] == (lhco.SIM_BACKGROUND, lhco.SIM_SIGNAL), "n=None: the default sample"
+    ds = lhco.load("simulated", n=55, signal_fraction=0.5)
+    assert called["n"] == (37, 18), "more signal than one per ten when signal_fraction asks for it"
 
 
 def test_pythia_settings_declare_the_signal():

@@ -171,12 +171,13 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
     n
         Events in all, background and signal (``len(ds)``), shared as
         ``signal_fraction`` says. ``None``: every background event of the
-        source, 1,000,000 published or :data:`SIM_BACKGROUND` simulated;
-        more than :data:`SIM_BACKGROUND` simulated background events start a
-        longer simulation.
+        source, 1,000,000 published or the :data:`SIM_BACKGROUND` of the
+        default simulation (seed 42). A given ``n`` simulates exactly its
+        background events (and one signal event per ten, or more when
+        ``signal_fraction`` asks for more), with ``seed``.
     seed
-        Seed of the choice of events, published or simulated (and of a new
-        simulation's events when ``n`` exceeds :data:`SIM_BACKGROUND`).
+        Seed of the choice of events, published or simulated, and of the
+        simulation when ``n`` is given.
     verbose
         Print the source, its provenance and licence.
     data_home
@@ -199,9 +200,11 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
         from course_utils.datasets.lhco import simulation
 
         n_bkg, n_sig = _split(n, signal_fraction, SIM_BACKGROUND, SIM_SIGNAL)
-        n_sim = max(SIM_BACKGROUND, n_bkg)
-        n_sim_sig = SIM_SIGNAL if n_sim == SIM_BACKGROUND else max(n_sim // 10, n_sig)
-        ds = simulation.simulate(n_sim, seed=42 if n_sim == SIM_BACKGROUND else seed, n_signal=n_sim_sig)
+        if n is None:  # the default sample (seed 42), shared by every caller that asks for all of it
+            n_sim, n_sim_sig, sim_seed = SIM_BACKGROUND, SIM_SIGNAL, 42
+        else:  # exactly what is asked, one signal event per ten background at least: no 70,000 for 20,000
+            n_sim, n_sim_sig, sim_seed = n_bkg, max(n_bkg // 10, n_sig), seed
+        ds = simulation.simulate(n_sim, seed=sim_seed, n_signal=n_sim_sig)
         out = _choose(ds.data, n_bkg, n_sig, seed)
         return Dataset(out, "simulated", INFO.name, ds.provenance, ds.licence, ds.path,
                        {**ds.details, **_details(out, signal_fraction)})
