@@ -71,7 +71,7 @@ def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:
     config.set_seed(seed)
     plotting.use_course_style()
     info = runtime.describe_environment()
-    info.update(mode=config.mode_name(), seed=seed, data_dir=str(config.data_dir()))
+    info.update(mode=config.mode_name(), mode_reason=config.mode_reason(), seed=seed, data_dir=str(config.data_dir()))
     if verbose:
         print(runtime.format_environment(info))
     return info

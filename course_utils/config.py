@@ -27,6 +27,9 @@ __all__ = [
     "lock_dir",
     "build_dir",
     "fast_mode",
+    "mode_reason",
+    "on_binder",
+    "memory_limit_bytes",
     "offline_mode",
     "mode_name",
     "scale",
@@ -137,9 +140,62 @@ def build_dir() -> Path:
     return _folder("COURSE_BUILD_DIR", default)
 
 
+#: Memory (GiB) under which the course chooses the fast mode when ``COURSE_FAST`` is unset: full
+#: mode peaks at 2.3 GB in one notebook kernel (notebook 09, ``make bench-full``), and the Jupyter
+#: server and the browser need their share.
+FULL_MODE_MEMORY_GIB = 4.0
+
+#: Variables that mybinder.org sets in its sessions.
+BINDER_VARIABLES = ("BINDER_LAUNCH_HOST", "BINDER_REPO_URL", "BINDER_REQUEST")
+
+
+def on_binder() -> bool:
+    """True in a mybinder.org session (2 GB of memory: the fast mode is chosen there)."""
+    return any(os.environ.get(v) for v in BINDER_VARIABLES)
+
+
+def memory_limit_bytes() -> int | None:
+    """The memory this process may use: its cgroup's limit (containers, JupyterHub), else the RAM."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            raw = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and int(raw) < 2**60:  # "max" or a huge number: no limit
+            return int(raw)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # Windows, or an unknown system
+        return None
+
+
+def mode_reason() -> str:
+    """Why the mode is what it is, in French, for the first cell of every notebook."""
+    raw = os.environ.get("COURSE_FAST", "").strip()
+    if raw:
+        return f"COURSE_FAST={raw}"
+    if on_binder():
+        return "choisi automatiquement sur Binder (2 Go de mémoire)"
+    memory = memory_limit_bytes()
+    if memory is not None and memory < FULL_MODE_MEMORY_GIB * 2**30:
+        return (f"choisi automatiquement : {memory / 2**30:.1f} Go de mémoire, moins que les "
+                f"{FULL_MODE_MEMORY_GIB:.0f} Go que demande le mode complet")
+    return "par défaut"
+
+
 def fast_mode() -> bool:
-    """True when ``COURSE_FAST`` is set to a true value (small data, few epochs)."""
-    return _flag("COURSE_FAST")
+    """True in fast mode (small data, few epochs).
+
+    ``COURSE_FAST`` decides when it is set (``1``: fast, ``0``: full). Unset, the mode is
+    fast on Binder and wherever less memory than :data:`FULL_MODE_MEMORY_GIB` is available
+    (:func:`memory_limit_bytes`), full elsewhere; :func:`mode_reason` says which applied.
+    """
+    if os.environ.get("COURSE_FAST", "").strip():
+        return _flag("COURSE_FAST")
+    if on_binder():
+        return True
+    memory = memory_limit_bytes()
+    return memory is not None and memory < FULL_MODE_MEMORY_GIB * 2**30
 
 
 def offline_mode() -> bool:

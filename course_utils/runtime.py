@@ -121,7 +121,10 @@ def format_environment(info: dict[str, Any]) -> str:
         hardware += ", TPU"
     lines = [f"Python {info.get('python')} on {info.get('platform')} | {hardware}"]
     if "mode" in info:
-        lines.append(f"mode: {info['mode']}  (COURSE_FAST=1 for the fast mode) | data: {info.get('data_dir')}")
+        other = "0" if info["mode"] == "fast" else "1"
+        lines.append(f"mode: {info['mode']} ({info.get('mode_reason', 'COURSE_FAST')}; to change it: "
+                     f"os.environ['COURSE_FAST'] = '{other}', then run the notebook again) | "
+                     f"data: {info.get('data_dir')}")
     if info.get("colab"):
         lines.append("running on Google Colab")
     libs = info.get("libraries") or {}

@@ -41,6 +41,35 @@ def test_modes(monkeypatch):
     assert config.offline_mode()
 
 
+def test_mode_is_chosen_on_binder_and_small_machines(monkeypatch):
+    for v in ("COURSE_FAST", *config.BINDER_VARIABLES):
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setattr(config, "memory_limit_bytes", lambda: 24 * 2**30)
+    assert not config.fast_mode() and config.mode_reason() == "par défaut"
+    monkeypatch.setenv("BINDER_LAUNCH_HOST", "https://mybinder.org/")
+    assert config.fast_mode() and "Binder" in config.mode_reason()
+    monkeypatch.setenv("COURSE_FAST", "0")  # the learner asks for the full mode: it wins
+    assert not config.fast_mode() and config.mode_reason() == "COURSE_FAST=0"
+    monkeypatch.delenv("COURSE_FAST")
+    monkeypatch.delenv("BINDER_LAUNCH_HOST")
+    monkeypatch.setattr(config, "memory_limit_bytes", lambda: 3 * 2**30)
+    assert config.fast_mode() and "3.0 Go de mémoire" in config.mode_reason()
+    monkeypatch.setattr(config, "memory_limit_bytes", lambda: None)  # unknown: the full mode
+    assert not config.fast_mode()
+
+
+def test_memory_limit_reads_the_cgroup_then_the_ram():
+    limit = config.memory_limit_bytes()
+    assert limit is None or limit > 2**28, limit
+
+
+def test_first_cell_says_the_mode_and_how_to_change_it(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    text = runtime.format_environment({"python": "3.11", "platform": "linux", "cpu_count": 2,
+                                       "mode": config.mode_name(), "mode_reason": config.mode_reason()})
+    assert "mode: fast (COURSE_FAST=1; to change it: os.environ['COURSE_FAST'] = '0'" in text
+
+
 def test_data_dir_override(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "d"))
     assert config.data_dir() == tmp_path / "d" and (tmp_path / "d").is_dir()
