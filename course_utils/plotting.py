@@ -19,6 +19,7 @@ matplotlib.use(matplotlib.get_backend())  # keep the notebook's backend
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from course_utils._optional import require
 from course_utils.metrics import _checks  # noqa: E402
 
 __all__ = ["use_course_style", "hep_style", "confusion_matrix", "roc_curves", "rejection_curves",
@@ -41,7 +42,7 @@ def use_course_style() -> None:
 @contextlib.contextmanager
 def hep_style(experiment: str = "CMS") -> Iterator[None]:
     """Context manager applying an mplhep style (``"CMS"``, ``"ATLAS"``, ``"LHCb2"``, ``"ALICE"``)."""
-    import mplhep
+    mplhep = require("mplhep", why="plotting.hep_style (HEP plot styles)")
 
     styles = {"CMS": mplhep.style.CMS, "ATLAS": mplhep.style.ATLAS,
               "LHCb2": mplhep.style.LHCb2, "ALICE": mplhep.style.ALICE}
@@ -269,7 +270,8 @@ def metrics_bar_chart(table: Any, *, metrics: Sequence[str] | None = None, model
         One row per model (index or ``model_column`` = model name), one column per metric.
     """
     import pandas as pd
-    import plotly.graph_objects as go
+
+    go = require("plotly.graph_objects", why="plotting.metrics_bar_chart (interactive figure)", package="plotly")
 
     df = pd.DataFrame(table)
     if model_column is not None:
