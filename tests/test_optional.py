@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from course_utils import _optional
 from course_utils._optional import MissingDependencyError, require
@@ -77,3 +82,69 @@ def test_helpers_say_what_to_install(monkeypatch):
     with pytest.raises(MissingDependencyError, match=r"needs mplhep"):
         with plotting.hep_style():
             pass
+
+
+# --- every library that course_utils imports is declared somewhere -----------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Import name -> distribution, where they differ.
+DISTRIBUTION = {"PIL": "pillow", "sklearn": "scikit-learn", "stream_unzip": "stream-unzip",
+                "dask_gateway": "dask-gateway", "XRootD": "xrootd"}
+#: Declared nowhere in pyproject.toml, on purpose: Colab ships torch and TensorFlow (requirements.txt
+#: pins them for a laptop); the others are optional sources whose absence the code explains itself.
+UNDECLARED = {"torch", "tensorflow", "keras", "kagglehub", "dask-gateway", "xrootd"}
+#: Modules that are about one heavy library and import it at module level.
+MODULE_LEVEL_OK = {"course_utils/adversarial.py": {"torch"}}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _imports(path: Path) -> tuple[set[str], set[str]]:
+    """(top-level distributions imported anywhere, those imported at module level) of one file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    anywhere, module_level = set(), set()
+    top_nodes = {id(n) for n in tree.body}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "require" and node.args
+              and isinstance(node.args[0], ast.Constant)):
+            package = next((k.value.value for k in node.keywords if k.arg == "package"), None)
+            names = [package or node.args[0].value]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or top == "course_utils":
+                continue
+            dist = _norm(DISTRIBUTION.get(top, top))
+            anywhere.add(dist)
+            if id(node) in top_nodes:
+                module_level.add(dist)
+    return anywhere, module_level
+
+
+def test_every_import_of_course_utils_is_declared():
+    """Base dependencies cover module-level imports; every other import is in the colab extra (or UNDECLARED).
+
+    A library missing from pyproject.toml fails a plain `pip install course_utils` (or Colab's
+    first cell) on import, far from the cause.
+    """
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {_norm(Requirement(r).name) for r in project["dependencies"]}
+    extra = {_norm(Requirement(r).name) for r in project["optional-dependencies"]["colab"]}
+    extra |= {"xgboost"}  # the extra names xgboost; requirements.txt its CPU build
+    undeclared, too_early = {}, {}
+    for path in sorted((ROOT / "course_utils").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        anywhere, module_level = _imports(path)
+        for dist in anywhere - base - extra - UNDECLARED:
+            undeclared.setdefault(dist, []).append(rel)
+        for dist in module_level - base - MODULE_LEVEL_OK.get(rel, set()):
+            too_early.setdefault(dist, []).append(rel)
+    assert not undeclared, f"imported but in no dependency table of pyproject.toml: {undeclared}"
+    assert not too_early, f"imported at module level but not a base dependency: {too_early}"
