@@ -10,6 +10,7 @@ and ``RocCurveDisplay``, with French labels; the HEP rejection curve
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -145,9 +146,13 @@ def roc_curves(y_true: Any, scores: Mapping[str, Any], *, ax: Any = None, title:
     curves = _curves(scores, y_true)
     for i, (name, (fpr, tpr, area)) in enumerate(curves.items()):
         last = i == len(curves) - 1
-        RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=area, name=name).plot(
-            ax=ax, curve_kwargs={"label": f"{name} (AUC = {area:.3f})"}, plot_chance_level=last,
-            chance_level_kw={"label": "hasard", "linestyle": "--", "color": "grey", "lw": 1})
+        label = {"label": f"{name} (AUC = {area:.3f})"}
+        chance = {"plot_chance_level": last,
+                  "chance_level_kw": {"label": "hasard", "linestyle": "--", "color": "grey", "lw": 1}}
+        if "curve_kwargs" in inspect.signature(RocCurveDisplay.plot).parameters:  # scikit-learn >= 1.7
+            RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=area, name=name).plot(ax=ax, curve_kwargs=label, **chance)
+        else:  # scikit-learn 1.3 to 1.6 (Colab ships 1.6): `estimator_name`, line keywords passed as such
+            RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=area, estimator_name=name).plot(ax=ax, **label, **chance)
     ax.set_aspect("auto")
     ax.set_xlabel("taux de faux positifs (efficacité du bruit de fond)")
     ax.set_ylabel("taux de vrais positifs (efficacité du signal)")
