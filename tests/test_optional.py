@@ -35,7 +35,9 @@ def test_missing_module_names_what_to_install(monkeypatch):
 
 def test_distribution_names_and_advice_without_metadata(monkeypatch):
     monkeypatch.setattr(_optional, "_course_requirement", lambda dist: None)
-    monkeypatch.setitem(sys.modules, "PIL", None)  # None in sys.modules: import raises ModuleNotFoundError
+    # None in sys.modules: importing it raises ModuleNotFoundError (even if another test imported it)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
     with pytest.raises(MissingDependencyError, match=r"images needs pillow.*pip install pillow"):
         require("PIL.Image", why="images")
     monkeypatch.setitem(sys.modules, "torch", None)
