@@ -27,7 +27,7 @@ python-version:
 	  echo "       Install Python 3.11, then: rm -rf $(VENV) (if it exists) and make PYTHON=/path/to/python3.11 $(MAKECMDGOALS)"; \
 	  exit 1; }
 
-.PHONY: all python-version setup course test lint unit unit-fast notebooks check-install book test-book lab data bench bench-full bench-dask clean help
+.PHONY: all python-version setup course test lint unit unit-fast notebooks check-install check-colab book test-book lab data bench bench-full bench-dask clean help
 
 all: help
 
@@ -43,6 +43,7 @@ help:
 	@echo "make book    - the course as a website in build/book/_build/html (BOOK_MODE=fast|full)"
 	@echo "make test-book - build the site and check every page in Chromium (part of make test)"
 	@echo "make bench-dask - throughput of notebook 01b's Dask analysis, 1 and 2 workers vs one process"
+	@echo "make check-colab - notebooks 00, 01, 03b, 04, 07 on Colab's packages (Python 3.12) after the first cell's install"
 
 $(BIN)/python: | python-version
 	$(PYTHON) -m venv $(VENV)
@@ -109,3 +110,11 @@ bench-full: bench
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+# The notebooks' first cell on Colab's stack: a Python 3.12 venv (build/colab-venv, cached) with
+# Colab's preinstalled versions (scripts/colab_packages.txt), course_utils[colab] installed from a
+# wheel of this tree as the first cell does, then notebooks 00, 01, 03b, 04 and 07 in fast mode,
+# offline. Skipped, with a message, where no Python 3.12 exists (COLAB_PYTHON=... names one).
+# Needs only a Python 3.11+ to start the script (not the course's .venv).
+check-colab:
+	$(PYTHON) scripts/check_colab.py $(COLAB_NOTEBOOKS)

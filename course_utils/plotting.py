@@ -10,6 +10,7 @@ and ``RocCurveDisplay``, with French labels; the HEP rejection curve
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from course_utils import validation  # noqa: E402
+from course_utils._optional import require  # noqa: E402
 
 __all__ = ["use_course_style", "hep_style", "confusion_matrix", "roc_curves", "rejection_curves",
            "training_history", "class_histograms", "metrics_bar_chart"]
@@ -41,7 +43,7 @@ def use_course_style() -> None:
 @contextlib.contextmanager
 def hep_style(experiment: str = "CMS") -> Iterator[None]:
     """Context manager applying an mplhep style (``"CMS"``, ``"ATLAS"``, ``"LHCb2"``, ``"ALICE"``)."""
-    import mplhep
+    mplhep = require("mplhep", why="plotting.hep_style (HEP plot styles)")
 
     styles = {"CMS": mplhep.style.CMS, "ATLAS": mplhep.style.ATLAS,
               "LHCb2": mplhep.style.LHCb2, "ALICE": mplhep.style.ALICE}
@@ -144,9 +146,13 @@ def roc_curves(y_true: Any, scores: Mapping[str, Any], *, ax: Any = None, title:
     curves = _curves(scores, y_true)
     for i, (name, (fpr, tpr, area)) in enumerate(curves.items()):
         last = i == len(curves) - 1
-        RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=area, name=name).plot(
-            ax=ax, curve_kwargs={"label": f"{name} (AUC = {area:.3f})"}, plot_chance_level=last,
-            chance_level_kw={"label": "hasard", "linestyle": "--", "color": "grey", "lw": 1})
+        label = {"label": f"{name} (AUC = {area:.3f})"}
+        chance = {"plot_chance_level": last,
+                  "chance_level_kw": {"label": "hasard", "linestyle": "--", "color": "grey", "lw": 1}}
+        if "curve_kwargs" in inspect.signature(RocCurveDisplay.plot).parameters:  # scikit-learn >= 1.7
+            RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=area, name=name).plot(ax=ax, curve_kwargs=label, **chance)
+        else:  # scikit-learn 1.3 to 1.6 (Colab ships 1.6): `estimator_name`, line keywords passed as such
+            RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=area, estimator_name=name).plot(ax=ax, **label, **chance)
     ax.set_aspect("auto")
     ax.set_xlabel("taux de faux positifs (efficacité du bruit de fond)")
     ax.set_ylabel("taux de vrais positifs (efficacité du signal)")
@@ -269,7 +275,8 @@ def metrics_bar_chart(table: Any, *, metrics: Sequence[str] | None = None, model
         One row per model (index or ``model_column`` = model name), one column per metric.
     """
     import pandas as pd
-    import plotly.graph_objects as go
+
+    go = require("plotly.graph_objects", why="plotting.metrics_bar_chart (interactive figure)", package="plotly")
 
     df = pd.DataFrame(table)
     if model_column is not None:

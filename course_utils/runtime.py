@@ -14,6 +14,8 @@ import subprocess
 import sys
 from typing import Any
 
+from course_utils._optional import require
+
 __all__ = [
     "in_colab",
     "library_versions",
@@ -145,7 +147,7 @@ def torch_device(prefer: str | None = None) -> Any:
         ``COURSE_DEVICE=cpu`` to time a GPU machine's CPU). Asking for a device
         that is not available raises ``ValueError``.
     """
-    import torch
+    torch = require("torch", why="runtime.torch_device")
 
     if prefer is None:
         prefer = os.environ.get("COURSE_DEVICE", "").strip().lower() or None
@@ -177,7 +179,7 @@ def tf_strategy(verbose: bool = True) -> Any:
     tf.distribute.Strategy
         Its ``num_replicas_in_sync`` gives the number of replicas.
     """
-    import tensorflow as tf
+    tf = require("tensorflow", why="runtime.tf_strategy")
 
     def say(msg: str) -> None:
         if verbose:

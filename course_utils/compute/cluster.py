@@ -26,6 +26,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from course_utils._optional import require
+
 __all__ = ["CourseCluster", "connect", "default_workers", "warm_up", "worker_peak_memory_mb"]
 
 #: Memory limit of each local worker (Dask pauses, then restarts, a worker that passes it).
@@ -114,7 +116,8 @@ def connect(n_workers: int | None = None, *, memory_limit: str | int = DEFAULT_M
         Use it as a context manager (``with connect() as dc:``) so that the
         cluster is closed even when the code inside fails.
     """
-    from distributed import Client, LocalCluster
+    distributed = require("distributed", why="cluster.connect (a Dask cluster)")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     address = address or os.environ.get("COURSE_DASK_ADDRESS", "").strip() or None
     gateway = os.environ.get("COURSE_DASK_GATEWAY", "").strip() or None

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from course_utils import _files
+from course_utils._optional import require
 
 __all__ = ["feature_spec", "write_tfrecords"]
 
@@ -47,7 +48,7 @@ def feature_spec(n_features: int) -> dict[str, Any]:
     """
     if isinstance(n_features, bool) or int(n_features) != n_features or n_features < 1:
         raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
-    import tensorflow as tf
+    tf = require("tensorflow", why="tfdata (TFRecord files and tf.data pipelines)")
 
     return {
         "features": tf.io.FixedLenFeature([int(n_features)], tf.float32),
@@ -90,7 +91,7 @@ def write_tfrecords(features: Any, labels: Any, prefix: str | os.PathLike[str], 
         raise ValueError(f"labels must be 0 or 1, got values {np.unique(y)[:5]}")
     if isinstance(n_shards, bool) or int(n_shards) != n_shards or not 1 <= n_shards <= len(x):
         raise ValueError(f"n_shards must be an integer in [1, {len(x)}], got {n_shards!r}")
-    import tensorflow as tf
+    tf = require("tensorflow", why="tfdata (TFRecord files and tf.data pipelines)")
 
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)

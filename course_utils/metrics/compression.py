@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from course_utils import validation
+from course_utils._optional import require
 
 __all__ = ["parameter_arrays", "count_parameters", "count_nonzero", "serialized_size",
            "compression_ratio", "accuracy_drop", "latency", "speedup", "check_same_output"]
@@ -111,7 +112,8 @@ def parameter_arrays(model: Any) -> dict[str, np.ndarray]:
     elif hasattr(model, "state_dict") and hasattr(model, "named_modules"):
         items = _torch_arrays(model)
     elif hasattr(model, "graph") and hasattr(model.graph, "initializer"):
-        from onnx import numpy_helper
+        numpy_helper = require("onnx.numpy_helper", why="metrics.compression (weights of an ONNX model)",
+                               package="onnx")
 
         items = ((init.name, numpy_helper.to_array(init)) for init in model.graph.initializer)
     elif hasattr(model, "weights") and hasattr(model, "count_params"):

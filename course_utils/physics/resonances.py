@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from course_utils._optional import require
+
 __all__ = ["Resonance", "RESONANCES", "pdg_mass", "pdg_width", "local_excess"]
 
 
@@ -55,7 +57,7 @@ RESONANCES = (
 
 
 def _particle(pdgid: int) -> Any:
-    from particle import Particle
+    Particle = require("particle", why="physics.resonances (PDG masses and widths)").Particle
     from particle.particle import InvalidParticle, ParticleNotFound
 
     try:

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from course_utils._optional import require
 from course_utils.models.compression.pruning import remove_pruning
 
 __all__ = ["export_onnx", "quantize_onnx", "onnx_session"]
@@ -60,7 +61,7 @@ def quantize_onnx(src: str | Path, dst: str | Path) -> Path:
 
 def onnx_session(path: str | Path, threads: int | None = None) -> Any:
     """An ONNX Runtime CPU session using ``threads`` threads (default: torch's number)."""
-    import onnxruntime as ort
+    ort = require("onnxruntime", why="compression.deploy.onnx_session (ONNX inference)")
     import torch
 
     opts = ort.SessionOptions()
