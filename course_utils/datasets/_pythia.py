@@ -33,8 +33,9 @@ def new(settings: Iterable[str], *, what: str = "the process") -> Any:
     RuntimeError
         When Pythia refuses a setting (named in the message) or fails to initialise ``what``.
     """
-    import pythia8mc
+    from course_utils._optional import require
 
+    pythia8mc = require("pythia8mc", why="the course's event generation (Pythia 8)")
     pythia = pythia8mc.Pythia("", False)
     for cmd in settings:
         if not pythia.readString(cmd):

@@ -70,8 +70,9 @@ def _open_options(location: str, timeout: float) -> dict[str, Any]:
     scheme = urllib.parse.urlsplit(location).scheme
     if scheme in ("http", "https"):
         # uproot's default HTTP source: fsspec with aiohttp; a stalled socket fails after `timeout` seconds
-        import aiohttp
+        from course_utils._optional import require
 
+        aiohttp = require("aiohttp", why="reading a ROOT file over HTTPS (uproot through fsspec)")
         return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(total=None, sock_connect=timeout,
                                                                    sock_read=timeout)}}
     if scheme == "root":

@@ -233,8 +233,10 @@ def _leptons(visible: np.ndarray, heavy: np.ndarray, det: Detector, rng: np.rand
 def _cluster(inputs: list[np.ndarray], det: Detector) -> list[np.ndarray]:
     """Anti-kT jets (px, py, pz, E) of many events at once with FastJet's vectorised interface."""
     import awkward as ak
-    import fastjet
 
+    from course_utils._optional import require
+
+    fastjet = require("fastjet", why="the HIGGS simulation's jets (FastJet)")
     counts = [len(x) for x in inputs]
     flat = np.concatenate(inputs) if inputs else np.empty((0, 4))
     records = ak.zip({"px": flat[:, 0], "py": flat[:, 1], "pz": flat[:, 2], "E": flat[:, 3]})

@@ -79,7 +79,11 @@ def _zip_member_stream(chunks: Iterator[bytes], member: str) -> Iterator[bytes]:
     soon as the caller stops asking, so only the beginning of the archive is
     downloaded.
     """
-    from stream_unzip import TruncatedDataError, UnzipValueError, stream_unzip
+    from course_utils._optional import require
+
+    unzip = require("stream_unzip", why="reading the first rows of the HIGGS zip as it downloads")
+    TruncatedDataError, UnzipValueError, stream_unzip = (  # noqa: N806 - the library's names
+        unzip.TruncatedDataError, unzip.UnzipValueError, unzip.stream_unzip)
 
     try:
         for name, _size, content in stream_unzip(chunks):

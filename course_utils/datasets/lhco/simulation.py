@@ -208,8 +208,10 @@ def reconstruct(batch: Any, det: Detector, rng: np.random.Generator) -> np.ndarr
         without ``label``) of the events that pass the trigger.
     """
     import awkward as ak
-    import fastjet
 
+    from course_utils._optional import require
+
+    fastjet = require("fastjet", why="the LHCO simulation's jets (FastJet)")
     prt = batch["prt"]
     aid = abs(prt.id)
     px, py, pz, e = prt.p.px, prt.p.py, prt.p.pz, prt.p.e

@@ -169,7 +169,9 @@ def check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
                              f"settings may not change {RESERVED}")
         out[key.strip()] = value
     if out:
-        import pythia8mc
+        from course_utils._optional import require
+
+        pythia8mc = require("pythia8mc", why="the quark/gluon simulation (Pythia 8)")
 
         py = pythia8mc.Pythia("", False)
         for key, value in out.items():
@@ -204,6 +206,9 @@ def _quiet_fastjet() -> None:
     """Silence FastJet's banner, printed by every worker process (FastJet is cited in the docs instead)."""
     global _FASTJET_QUIET
     if not _FASTJET_QUIET:
+        from course_utils._optional import require
+
+        require("fastjet", why="the quark/gluon simulation's jets (FastJet)")
         import fastjet._swig
 
         fastjet._swig.ClusterSequence.set_fastjet_banner_stream(None)
@@ -216,8 +221,10 @@ _FASTJET_QUIET = False
 def _cluster_leading(events: Any, settings: Setup) -> tuple[np.ndarray, list[np.ndarray]]:
     """Leading anti-kT jet of each event; returns (accepted event indices, constituents per accepted jet)."""
     import awkward as ak
-    import fastjet
 
+    from course_utils._optional import require
+
+    fastjet = require("fastjet", why="the quark/gluon simulation's jets (FastJet)")
     _quiet_fastjet()
     prt = events.prt
     aid = abs(prt.id)
