@@ -123,10 +123,10 @@ def format_environment(info: dict[str, Any]) -> str:
         hardware += ", TPU"
     lines = [f"Python {info.get('python')} on {info.get('platform')} | {hardware}"]
     if "mode" in info:
-        other = "0" if info["mode"] == "fast" else "1"
-        lines.append(f"mode: {info['mode']} ({info.get('mode_reason', 'COURSE_FAST')}; to change it: "
-                     f"os.environ['COURSE_FAST'] = '{other}', then run the notebook again) | "
-                     f"data: {info.get('data_dir')}")
+        fast = info["mode"] == "fast"
+        lines.append(f"mode {'rapide' if fast else 'complet'} ({info.get('mode_reason', 'COURSE_FAST')} ; pour "
+                     f"en changer : os.environ['COURSE_FAST'] = '{'0' if fast else '1'}', puis relancez le "
+                     f"notebook) | data: {info.get('data_dir')}")
     if info.get("colab"):
         lines.append("running on Google Colab")
     libs = info.get("libraries") or {}

@@ -67,7 +67,7 @@ def test_first_cell_says_the_mode_and_how_to_change_it(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "1")
     text = runtime.format_environment({"python": "3.11", "platform": "linux", "cpu_count": 2,
                                        "mode": config.mode_name(), "mode_reason": config.mode_reason()})
-    assert "mode: fast (COURSE_FAST=1; to change it: os.environ['COURSE_FAST'] = '0'" in text
+    assert "mode rapide (COURSE_FAST=1 ; pour en changer : os.environ['COURSE_FAST'] = '0'" in text
 
 
 def test_data_dir_override(tmp_path, monkeypatch):
@@ -128,7 +128,7 @@ def test_describe_environment_reads_this_machine():
     assert info["cpu_count"] == os.cpu_count()
     assert info["libraries"]["numpy"] == np.__version__
     text = runtime.format_environment({**info, "mode": "fast", "data_dir": "/x"})
-    assert f"Python {info['python']}" in text and "mode: fast" in text and f"{os.cpu_count()} CPU" in text
+    assert f"Python {info['python']}" in text and "mode rapide" in text and f"{os.cpu_count()} CPU" in text
 
 
 def test_describe_environment_lists_gpus_and_tpu(tmp_path, monkeypatch):
