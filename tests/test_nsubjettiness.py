@@ -78,7 +78,7 @@ def test_tau21_and_rapidity():
     (lambda: ns.tau_n(JET, JET[:1], np.array([2])), "counts"),
     (lambda: ns.tau_n(JET, JET[:1], r0=0.0), "positive"),
     (lambda: ns.exclusive_kt_axes(JET, 4), "no 4 exclusive"),
-    (lambda: ns.exclusive_kt_axes(JET, 0), "positive integer"),
+    (lambda: ns.exclusive_kt_axes(JET, 0), "integer >= 1"),
     (lambda: ns.tau21([1.0], [1.0, 2.0]), "same shape"),
 ])
 def test_bad_input(call, message):

@@ -29,6 +29,7 @@ import numpy as np
 
 from course_utils import _files
 from course_utils._optional import require
+from course_utils.validation import check_count
 
 __all__ = ["feature_spec", "write_tfrecords"]
 
@@ -46,8 +47,7 @@ def feature_spec(n_features: int) -> dict[str, Any]:
     dict
         ``{"features": FixedLenFeature([n_features], float32), "label": FixedLenFeature([], float32)}``.
     """
-    if isinstance(n_features, bool) or int(n_features) != n_features or n_features < 1:
-        raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+    n_features = check_count(n_features, "n_features")
     tf = require("tensorflow", why="tfdata (TFRecord files and tf.data pipelines)")
 
     return {
@@ -89,8 +89,7 @@ def write_tfrecords(features: Any, labels: Any, prefix: str | os.PathLike[str], 
         raise ValueError("features hold NaN or infinite values")
     if not np.all((y == 0) | (y == 1)):
         raise ValueError(f"labels must be 0 or 1, got values {np.unique(y)[:5]}")
-    if isinstance(n_shards, bool) or int(n_shards) != n_shards or not 1 <= n_shards <= len(x):
-        raise ValueError(f"n_shards must be an integer in [1, {len(x)}], got {n_shards!r}")
+    n_shards = check_count(n_shards, "n_shards", max_value=len(x))
     tf = require("tensorflow", why="tfdata (TFRecord files and tf.data pipelines)")
 
     prefix = Path(prefix)

@@ -249,8 +249,7 @@ def latency(fn: Callable[[], Any], *, runs: int = 50, warmup: int = 5,
         raise ValueError(f"fn must be callable, got {type(fn).__name__}")
     runs = validation.check_count(runs, "runs")
     repeat_inner = validation.check_count(repeat_inner, "repeat_inner")
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
+    warmup = validation.check_count(warmup, "warmup", min_value=0)
     for _ in range(int(warmup)):
         fn()
     samples = []

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from course_utils.validation import check_count
+
 __all__ = ["wasserstein_distances", "separation_power", "frechet_distance",
            "kernel_distance", "classifier_auc", "showers_per_second"]
 
@@ -193,8 +195,7 @@ def showers_per_second(generate: Callable[[int], Any], batch: int, *, repeats: i
 
     Each timing calls ``generate(batch)`` as many times as needed to last ``min_time`` seconds.
     """
-    if isinstance(batch, bool) or int(batch) < 1:
-        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    batch = check_count(batch, "batch")
     generate(batch)  # warm-up
     best = np.inf
     for _ in range(max(1, repeats)):

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from course_utils.validation import check_count
+
 __all__ = ["out_of_fold_scores"]
 
 
@@ -64,8 +66,7 @@ def out_of_fold_scores(make_model: Callable[[], Any], X: Any, y: Any, *, k: int 
     y = np.asarray(y)
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
         raise ValueError(f"X must have shape (n, d) and y shape (n,), got {X.shape} and {y.shape}")
-    if isinstance(k, bool) or int(k) != k or k < 2:
-        raise ValueError(f"k must be an integer >= 2, got {k!r}")
+    k = check_count(k, "k", min_value=2)
     if not (np.isin(y, (0, 1)).all() and len(np.unique(y)) == 2):
         raise ValueError(f"y must hold both labels 0 and 1 and nothing else, got {np.unique(y)[:5]}")
     other_X = None

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from course_utils.validation import check_count
+
 __all__ = ["MM_PER_DEG", "CameraGeometry", "hexagonal_camera", "tailcuts_clean", "hillas_parameters",
            "draw_camera", "FEATURES", "HILLAS_COLUMNS"]
 
@@ -126,8 +128,7 @@ def hexagonal_camera(n_rings: int = 18, pixel_spacing: float = 30.0) -> CameraGe
     -------
     CameraGeometry
     """
-    if isinstance(n_rings, bool) or not isinstance(n_rings, (int, np.integer)) or not 0 <= n_rings <= 200:
-        raise ValueError(f"n_rings must be an integer in [0, 200], got {n_rings!r}")
+    n_rings = check_count(n_rings, "n_rings", min_value=0, max_value=200)
     if not (isinstance(pixel_spacing, (int, float)) and math.isfinite(pixel_spacing) and pixel_spacing > 0):
         raise ValueError(f"pixel_spacing must be a positive number of mm, got {pixel_spacing!r}")
     n = int(n_rings)

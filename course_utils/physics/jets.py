@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from course_utils.validation import check_count
+
 __all__ = [
     "PDG_MASSES", "PDG_CHARGES", "OBSERVABLES", "check_jets", "multiplicity", "jet_four_momenta",
     "jet_kinematics", "jet_observables", "center", "rotate", "normalize_pt", "preprocess",
@@ -214,8 +216,7 @@ def jet_observables(X: Any, R: float = 0.4, *, batch_size: int = 1024) -> pd.Dat
     """
     if not R > 0:
         raise ValueError(f"R must be > 0, got {R!r}")
-    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_count(batch_size, "batch_size")
     X = check_jets(X)
     mask = _mask(X)
     # Constituents first (stable order), so that trimming the padding is a slice.
@@ -380,8 +381,7 @@ def jet_images(X: Any, *, n_pixels: int = 33, extent: float = 0.4, rotation: boo
         ``image[j, i_y, i_phi]``: sum of ``z`` of the particles in the pixel;
         each image sums to at most 1 (particles outside the window are dropped).
     """
-    if not (isinstance(n_pixels, (int, np.integer)) and n_pixels >= 1):
-        raise ValueError(f"n_pixels must be a positive integer, got {n_pixels!r}")
+    n_pixels = check_count(n_pixels, "n_pixels")
     if not extent > 0:
         raise ValueError(f"extent must be > 0, got {extent!r}")
     P = preprocess(X, rotation=rotation)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_utils.validation import check_count
+
 __all__ = ["exclusive_kt_axes", "tau_n", "tau21", "rapidity_phi"]
 
 
@@ -92,8 +94,7 @@ def exclusive_kt_axes(constituents: np.ndarray, n: int) -> np.ndarray:
     [[199.0, 1.0], [0.0, 50.0]]
     """
     p = _check_p4(constituents, "constituents").copy()
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = check_count(n, "n")
     if len(p) < n:
         raise ValueError(f"a jet with {len(p)} constituents has no {n} exclusive subjets")
     alive = list(range(len(p)))

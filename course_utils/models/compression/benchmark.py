@@ -11,6 +11,7 @@ import numpy as np
 from course_utils.metrics import compression as cm
 from course_utils.metrics import hep
 from course_utils.models.compression.tagger import TaggerData, _input_dtype, predict_proba
+from course_utils.validation import check_count
 
 __all__ = ["Runner", "torch_runner", "onnx_runner", "compare_latency", "Variant", "VariantResult",
            "measure_variants", "benchmark_table", "pareto_front"]
@@ -102,9 +103,7 @@ def compare_latency(fns: Mapping[str, Callable[[], Any]], *, runs: int = 30, war
     """
     if not fns:
         raise ValueError("fns is empty: give a dict {name: callable}")
-    runs = int(runs)
-    if runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs}")
+    runs = check_count(runs, "runs")
     names = list(fns)
     for name in names:
         cm.latency(fns[name], runs=1, warmup=max(int(warmup), 0), repeat_inner=repeat_inner)  # warm-up
