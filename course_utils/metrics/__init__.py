@@ -12,7 +12,9 @@
 * :mod:`~course_utils.metrics.generative`: Wasserstein distances, separation power,
   FPD, KPD and the classifier test of generated samples;
 * :mod:`~course_utils.metrics.sideband_fit`: the sideband fit of a bump hunt and the
-  significance of the excess in the signal region (iminuit).
+  significance of the excess in the signal region (iminuit);
+* :mod:`~course_utils.metrics.uncertainty`: the paired bootstrap, the spread over seeds
+  and the verdict ("A meilleur", "B meilleur", "indiscernables") of every comparison.
 
 The first four are re-exported here; import the others by name
 (``from course_utils.metrics import sideband_fit``).
