@@ -33,6 +33,14 @@ _DISTRIBUTIONS = {
     "imblearn": "imbalanced-learn",
 }
 
+#: Where a library has no wheel everywhere: what the message adds (requirements.txt's markers
+#: and the README's platform table say the same; tests/test_platforms.py checks them against PyPI).
+WHERE = {
+    "pythia8mc": ("pythia8mc 8.317.2 has wheels for Linux x86_64 and for macOS >= 15 on Apple Silicon only "
+                  "(README, platform table): elsewhere, run the course in WSL2 or on Colab, or load the "
+                  "published dataset (source='real')"),
+}
+
 #: Neither in the base dependencies nor in an extra: Colab ships them; elsewhere requirements.txt pins them.
 _PLATFORM = {"torch", "tensorflow", "keras"}
 
@@ -107,7 +115,9 @@ def require(module: str, *, why: str, package: str | None = None) -> ModuleType:
         if exc.name not in own:
             raise  # installed, but broken inside: not a question of what to install
         distribution = package or _DISTRIBUTIONS.get(parts[0], parts[0])
+        where = f". {WHERE[distribution]}" if distribution in WHERE else ""
         raise MissingDependencyError(
-            f"{why} needs {distribution}, which is not installed here. Install it with: {_advice(distribution)}",
+            f"{why} needs {distribution}, which is not installed here. Install it with: {_advice(distribution)}"
+            f"{where}",
             name=module,
         ) from exc

@@ -173,6 +173,12 @@ def mode_reason() -> str:
     """Why the mode is what it is, in French, for the first cell of every notebook."""
     raw = os.environ.get("COURSE_FAST", "").strip()
     if raw:
+        memory = memory_limit_bytes() if not _flag("COURSE_FAST") else None
+        if memory is not None and memory < FULL_MODE_MEMORY_GIB * 2**30:
+            # the learner asked for the full mode on a small machine (Binder's 2 GB): it wins, with a warning
+            return (f"COURSE_FAST={raw} ; attention : {memory / 2**30:.1f} Go de mémoire, moins que les "
+                    f"{FULL_MODE_MEMORY_GIB:.0f} Go conseillés pour le mode complet (le notebook 09 dépasse "
+                    "2 Go) : si le noyau s'arrête, repassez en mode rapide (COURSE_FAST=1)")
         return f"COURSE_FAST={raw}"
     if on_binder():
         return "choisi automatiquement sur Binder (2 Go de mémoire)"

@@ -50,6 +50,9 @@ def test_mode_is_chosen_on_binder_and_small_machines(monkeypatch):
     assert config.fast_mode() and "Binder" in config.mode_reason()
     monkeypatch.setenv("COURSE_FAST", "0")  # the learner asks for the full mode: it wins
     assert not config.fast_mode() and config.mode_reason() == "COURSE_FAST=0"
+    monkeypatch.setattr(config, "memory_limit_bytes", lambda: 2 * 2**30)  # ... with a warning on 2 GB
+    assert not config.fast_mode() and config.mode_reason().startswith("COURSE_FAST=0 ; attention : 2.0 Go")
+    monkeypatch.setattr(config, "memory_limit_bytes", lambda: 24 * 2**30)
     monkeypatch.delenv("COURSE_FAST")
     monkeypatch.delenv("BINDER_LAUNCH_HOST")
     monkeypatch.setattr(config, "memory_limit_bytes", lambda: 3 * 2**30)

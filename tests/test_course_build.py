@@ -98,7 +98,9 @@ def _fake_venv(tmp_path: Path) -> Path:
     fake.write_text(f'#!/bin/sh\nif [ "$1" = -c ]; then exec "{sys.executable}" "$@"; fi\n'
                     'env > "$(dirname "$0")/../env.txt"\n')
     fake.chmod(0o755)
+    (tmp_path / "requirements-dev.txt").touch()
     (tmp_path / ".venv" / ".installed").touch()
+    (tmp_path / ".venv" / ".installed-dev").touch()
     return tmp_path
 
 
@@ -114,18 +116,25 @@ def test_make_course_does_not_export_agg(tmp_path):
 
 @pytest.mark.skipif(MAKE is None, reason="make is not installed")
 def test_make_refuses_another_python(tmp_path):
+    """Python 3.11 and 3.12 are accepted; 3.13 (or 3.10) stops before any environment is made."""
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     (tmp_path / "requirements.txt").touch()
     (tmp_path / "pyproject.toml").touch()
-    fake = tmp_path / "python3.12"
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && echo "Python 3.12.1" && exit 0\nexit 1\n')
-    fake.chmod(0o755)
-    res = subprocess.run([MAKE, "setup", f"PYTHON={fake}"], cwd=tmp_path, capture_output=True, text=True)
+
+    def fake(version: str) -> Path:
+        path = tmp_path / f"python{version}"
+        major, minor = version.split(".")
+        path.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo "Python {version}.1" && exit 0\n'
+                        f'exec "{sys.executable}" -c "import sys; sys.exit(({major}, {minor}) not in ((3, 11), (3, 12)))"\n')
+        path.chmod(0o755)
+        return path
+
+    res = subprocess.run([MAKE, "setup", f"PYTHON={fake('3.13')}"], cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode != 0
-    assert "needs Python 3.11" in res.stdout and "Python 3.12.1" in res.stdout, res.stdout + res.stderr
+    assert "needs Python 3.11 or 3.12" in res.stdout and "Python 3.13.1" in res.stdout, res.stdout + res.stderr
     assert not (tmp_path / ".venv").exists(), "no environment is created with the wrong Python"
-    if sys.version_info[:2] == (3, 11):
-        ok = subprocess.run([MAKE, "python-version", f"PYTHON={sys.executable}"], cwd=tmp_path,
+    for version in ("3.11", "3.12"):
+        ok = subprocess.run([MAKE, "python-version", f"PYTHON={fake(version)}"], cwd=tmp_path,
                             capture_output=True, text=True)
         assert ok.returncode == 0, ok.stdout + ok.stderr
 

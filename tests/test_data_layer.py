@@ -208,6 +208,8 @@ def test_load_with_fallback(data_dir, capsys):
     ds = load_with_fallback("toy", "auto", unavailable, lambda: _ds("simulated"))
     out = capsys.readouterr().out
     assert ds.source == "simulated" and "simulation" in out.lower() and "SIMULATION" in out
+    # most published datasets are Monte Carlo: the fall-back line says "published", not "real data"
+    assert "[toy] published dataset unavailable (offline)" in out and "real data" not in out
     assert load_with_fallback("toy", "auto", lambda: _ds("real"), None).source == "real"
     with pytest.raises(DataUnavailableError, match="not available"):
         load_with_fallback("toy", "real", unavailable, lambda: _ds("simulated"))
@@ -215,6 +217,27 @@ def test_load_with_fallback(data_dir, capsys):
         load_with_fallback("toy", "auto", unavailable, None)
     with pytest.raises(ValueError, match="source must be one of"):
         load_with_fallback("toy", "fake", unavailable, None)
+
+
+def test_fallback_without_the_simulation_stack_names_both_causes(data_dir, monkeypatch):
+    """Offline on a platform without Pythia's wheel: one error that says what failed and what to do."""
+    import sys
+
+    from course_utils._optional import require
+
+    def unavailable():
+        raise DataUnavailableError("offline")
+
+    def simulate():
+        require("pythia8mc", why="the toy simulation (Pythia 8)")
+
+    monkeypatch.setitem(sys.modules, "pythia8mc", None)
+    with pytest.raises(DataUnavailableError) as err:
+        load_with_fallback("toy", "auto", unavailable, simulate, verbose=False)
+    msg = str(err.value)
+    assert "the published toy dataset is not available (offline)" in msg
+    assert "needs pythia8mc, which is not installed" in msg
+    assert "Linux x86_64 and for macOS >= 15 on Apple Silicon only" in msg and "source='real'" in msg
 
 
 def test_remote_file_validation():

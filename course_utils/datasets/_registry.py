@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from course_utils import config
+from course_utils._optional import MissingDependencyError
 from course_utils.validation import check_choice
 
 __all__ = ["SOURCES", "SIMULATION_LICENCE", "DataUnavailableError", "RemoteFile", "DatasetInfo", "Dataset",
@@ -253,20 +254,27 @@ def load_with_fallback(name: str, source: str, load_real: Callable[[], Dataset],
         try:
             ds = load_real()
         except DataUnavailableError as exc:
-            raise DataUnavailableError(f"the real {name} dataset is not available: {exc}{how}") from exc
+            raise DataUnavailableError(f"the published {name} dataset is not available: {exc}{how}") from exc
     else:
         try:
             ds = load_real()
         except DataUnavailableError as exc:
             if load_simulated is None:
                 raise DataUnavailableError(
-                    f"the real {name} dataset is not available ({exc}) and no simulation exists yet{how}"
+                    f"the published {name} dataset is not available ({exc}) and no simulation exists yet{how}"
                 ) from exc
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            first = " ".join(lines[:2]) + (f" (+{len(lines) - 2} more)" if len(lines) > 2 else "")
             if verbose:
-                lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-                first = " ".join(lines[:2]) + (f" (+{len(lines) - 2} more)" if len(lines) > 2 else "")
-                print(f"[{name}] real data unavailable ({first}): using the course's simulation instead")
-            ds = load_simulated()
+                # Most published datasets are Monte Carlo themselves: "published", not "real data".
+                print(f"[{name}] published dataset unavailable ({first}): using the course's simulation instead")
+            try:
+                ds = load_simulated()
+            except MissingDependencyError as dep:
+                # Pythia has no wheel on this platform (README, "Où le cours s'installe"): say both causes.
+                raise DataUnavailableError(
+                    f"the published {name} dataset is not available ({first}) and the course's simulation "
+                    f"cannot run here: {dep}{how}") from dep
     if ds.source == "real" and info is not None:
         ds.made_by = ds.made_by or info.made_by
         ds.doi = ds.doi or info.doi
