@@ -114,9 +114,18 @@ _HERWIG_TABLE = (
     ("QG_jets_herwig_19.npz", "8qzs744mx383n2i", "94975b3d999868485780d2d9e4330273aa8f0db4b9a7f6094d360f637659a264"),
 )
 
+#: Exact sizes in bytes where we could establish them: Git LFS pointers of public repositories that
+#: commit these files (apapaefs/KSU_FirstYearScholars25-26, SreenandanS/Hepsim_Eval_2026) record each
+#: file's size beside a sha256 equal to energyflow's above. The other files' sizes are unknown here.
+_SIZES = {
+    "QG_jets.npz": 106_689_379, "QG_jets_1.npz": 106_477_587, "QG_jets_2.npz": 106_490_468,
+    "QG_jets_3.npz": 106_428_597, "QG_jets_4.npz": 106_565_182, "QG_jets_5.npz": 106_582_696,
+}
+
 #: The 20 published Pythia files, in order: the first ``k`` hold the first ``k * 100000`` jets.
 FILES: tuple[RemoteFile, ...] = tuple(
-    RemoteFile(name=name, urls=(_ZENODO.format(name), _DROPBOX.format(key, name)), sha256=digest)
+    RemoteFile(name=name, urls=(_ZENODO.format(name), _DROPBOX.format(key, name)), sha256=digest,
+               size=_SIZES.get(name))
     for name, key, digest in _TABLE
 )
 #: The 20 published Herwig 7.1.4 files (Zenodo 3066475), same layout and order.
