@@ -130,6 +130,11 @@ def test_auc_with_ties_and_weights_matches_sklearn():
     assert metrics.auc(y, -s) == pytest.approx(skm.roc_auc_score(y, -s), abs=1e-12)
     assert metrics.auc([0, 0, 1, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
     assert metrics.auc([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8]) == 1.0
+    from scipy.stats import rankdata
+
+    from course_utils.metrics.hep import _average_ranks
+    for x in (s.astype(float), rng.normal(size=50), np.array([3.0, 1.0, 3.0, 3.0, 2.0]), np.array([7.0])):
+        np.testing.assert_allclose(_average_ranks(x), rankdata(x))
     w = rng.uniform(0.5, 2, 300)
     assert metrics.auc(y, s, sample_weight=w) == pytest.approx(skm.roc_auc_score(y, s, sample_weight=w))
 
