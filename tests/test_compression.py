@@ -99,6 +99,26 @@ def test_training_learns_and_is_reproducible(toy):
         torch.testing.assert_close(pa, pb)
 
 
+def test_progress_bars_show_and_change_nothing(toy, trained, capsys):
+    # the bars (tqdm, on stderr) show the epochs, sparsities and latency rounds; the results are the same
+    torch.manual_seed(1)
+    a, b = cmp.build_mlp(5, (8,)), cmp.build_mlp(5, (8,))
+    b.load_state_dict(a.state_dict())
+    quiet = cmp.train_classifier(a, toy, epochs=3, seed=2)
+    assert "époque" not in capsys.readouterr().err
+    shown = cmp.train_classifier(b, toy, epochs=3, seed=2, progress="élève")
+    err = capsys.readouterr().err
+    assert "élève" in err and "3/3" in err and "auc_val" in err
+    assert quiet == shown
+    rows_quiet, _ = cmp.pruning_sweep(trained, toy, [0.0, 0.5], finetune_epochs=1)
+    rows_shown, _ = cmp.pruning_sweep(trained, toy, [0.0, 0.5], finetune_epochs=1, progress=True)
+    assert "balayage" in capsys.readouterr().err and rows_quiet == rows_shown
+    cmp.measure_variants([_variant("base", trained, toy)], data=toy, batch_sizes=(1, 8), runs=2, warmup=0,
+                         progress=True)
+    err = capsys.readouterr().err
+    assert "lot de 1" in err and "lot de 8" in err
+
+
 def test_restore_best_keeps_the_best_validation_epoch(toy):
     model = cmp.build_mlp(5, (16,))
     history = cmp.train_classifier(model, toy, epochs=6, lr=0.5)  # a learning rate that makes it unstable
@@ -140,7 +160,8 @@ def test_predict_proba_shapes_and_half_models(toy, trained):
 # --- the cached baseline ---------------------------------------------------------------
 
 def test_baseline_is_trained_once_then_read(data_dir, toy, capsys):
-    model, info = cmp.baseline_tagger(toy, hidden=(8,), epochs=2)
+    model, info = cmp.baseline_tagger(toy, hidden=(8,), epochs=2, progress=True)
+    assert "modèle de référence" in capsys.readouterr().err
     assert not info["cached"]
     path = info["path"]
     assert path.startswith(str(data_dir / "models" / "quark_gluon_mlp"))

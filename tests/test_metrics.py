@@ -121,6 +121,24 @@ def test_auc_and_roc_match_sklearn():
     assert np.trapezoid(tpr, fpr) == pytest.approx(skm.roc_auc_score(y, s))
 
 
+def test_auc_with_ties_and_weights_matches_sklearn():
+    # integer scores (a multiplicity) tie a lot: the rank statistic gives them one half, as sklearn does
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    s = rng.poisson(30 + 10 * y)
+    assert metrics.auc(y, s) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+    assert metrics.auc(y, -s) == pytest.approx(skm.roc_auc_score(y, -s), abs=1e-12)
+    assert metrics.auc([0, 0, 1, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
+    assert metrics.auc([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8]) == 1.0
+    from scipy.stats import rankdata
+
+    from course_utils.metrics.hep import _average_ranks
+    for x in (s.astype(float), rng.normal(size=50), np.array([3.0, 1.0, 3.0, 3.0, 2.0]), np.array([7.0])):
+        np.testing.assert_allclose(_average_ranks(x), rankdata(x))
+    w = rng.uniform(0.5, 2, 300)
+    assert metrics.auc(y, s, sample_weight=w) == pytest.approx(skm.roc_auc_score(y, s, sample_weight=w))
+
+
 def test_r50_on_gaussians():
     # signal ~ N(1, 1), background ~ N(0, 1): eps_S = 0.5 at the cut x = 1, eps_B = 1 - Phi(1)
     from scipy.stats import norm

@@ -86,13 +86,15 @@ class VariantResult:
 
 
 def compare_latency(fns: Mapping[str, Callable[[], Any]], *, runs: int = 30, warmup: int = 5,
-                    repeat_inner: int = 1, seed: int = 0) -> dict[str, dict[str, float]]:
+                    repeat_inner: int = 1, seed: int = 0,
+                    progress: bool | str = False) -> dict[str, dict[str, float]]:
     """Latencies of several callables, measured in interleaved rounds.
 
     Each function is warmed up, then every round times each of them once with
     :func:`course_utils.metrics.compression.latency` (``runs=1``), in a new
     random order. A change of load on the machine during the measurement thus
     hits every function alike, instead of whichever ran during a busy moment.
+    ``progress`` shows a tqdm bar over the rounds (a string is its title).
 
     Returns
     -------
@@ -109,7 +111,12 @@ def compare_latency(fns: Mapping[str, Callable[[], Any]], *, runs: int = 30, war
         cm.latency(fns[name], runs=1, warmup=max(int(warmup), 0), repeat_inner=repeat_inner)  # warm-up
     rng = np.random.default_rng(seed)
     samples: dict[str, list[float]] = {n: [] for n in names}
-    for _ in range(runs):
+    rounds: Any = range(runs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        rounds = tqdm(rounds, desc=progress if isinstance(progress, str) else "latences", unit="tour")
+    for _ in rounds:
         for i in rng.permutation(len(names)):
             samples[names[i]].append(cm.latency(fns[names[i]], runs=1, warmup=0, repeat_inner=repeat_inner)["median"])
     out = {}
@@ -149,7 +156,8 @@ class Variant:
 
 
 def measure_variants(variants: Sequence[Variant], *, data: TaggerData, batch_sizes: Sequence[int] = (1, 1024),
-                     runs: int = 30, warmup: int = 5, target_efficiency: float = 0.5) -> list[VariantResult]:
+                     runs: int = 30, warmup: int = 5, target_efficiency: float = 0.5,
+                     progress: bool = False) -> list[VariantResult]:
     """Measure every variant: counts, stored size, AUC, accuracy, working point, latency.
 
     The working point is the threshold giving ``target_efficiency`` of the
@@ -157,6 +165,7 @@ def measure_variants(variants: Sequence[Variant], *, data: TaggerData, batch_siz
     then measured on the test set at that threshold. Latencies are measured for
     all variants together with :func:`compare_latency` (interleaved rounds), one
     batch size at a time; a batch of one is timed 20 calls at a time.
+    ``progress`` shows a tqdm bar per batch size (the latency rounds).
     """
     import torch
 
@@ -172,7 +181,8 @@ def measure_variants(variants: Sequence[Variant], *, data: TaggerData, batch_siz
     for b in batch_sizes:
         b = int(b)
         latencies[b] = compare_latency({v.name: v.runner.call(b) for v in variants}, runs=runs, warmup=warmup,
-                                       repeat_inner=max(1, 20 // b))
+                                       repeat_inner=max(1, 20 // b),
+                                       progress=f"latences, lot de {b}" if progress else False)
     out = []
     for v in variants:
         p_val = v.runner.predict(data.X_val)

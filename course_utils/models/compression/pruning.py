@@ -61,12 +61,14 @@ def weight_sparsity(model: Any) -> float:
 
 
 def pruning_sweep(model: Any, data: TaggerData, sparsities: Sequence[float], *, finetune_epochs: int = 5,
-                  lr: float = 1e-3, seed: int = 42) -> tuple[list[dict[str, float]], dict[float, Any]]:
+                  lr: float = 1e-3, seed: int = 42,
+                  progress: bool = False) -> tuple[list[dict[str, float]], dict[float, Any]]:
     """AUC against sparsity, one-shot and iterative with fine-tuning.
 
     One-shot: the baseline pruned to each sparsity, not retrained. Iterative:
     sparsities in increasing order, each step pruning the previous fine-tuned
     model further, then fine-tuning ``finetune_epochs`` with the mask fixed.
+    ``progress`` shows a tqdm bar over the sparsities.
 
     Returns
     -------
@@ -80,7 +82,12 @@ def pruning_sweep(model: Any, data: TaggerData, sparsities: Sequence[float], *, 
         raise ValueError("sparsities is empty")
     rows, models = [], {}
     current = copy.deepcopy(model)
-    for s in levels:
+    steps: Any = levels
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(levels, desc="balayage d'élagage", unit="sparsité")
+    for s in steps:
         oneshot = prune_global(model, s)
         tuned = prune_global(current, s)
         if s > 0 and finetune_epochs > 0:

@@ -182,12 +182,15 @@ def predict_proba(model: Any, X: Any, *, batch_size: int = 65536) -> np.ndarray:
 
 def train_classifier(model: Any, data: TaggerData, *, epochs: int = 30, lr: float = 3e-3, batch_size: int = 256,
                      seed: int = 42, teacher: Any = None, temperature: float = 4.0, alpha: float = 0.3,
-                     restore_best: bool = True) -> dict[str, list[float]]:
+                     restore_best: bool = True, progress: bool | str = False) -> dict[str, list[float]]:
     """Train a logit-output model with Adam on ``data`` (in place).
 
     With ``teacher``, the loss is the distillation loss of Hinton et al. (2015)
     for one logit: ``alpha * BCE(student, y) + (1 - alpha) * T^2 *
     BCE(sigmoid(student / T), sigmoid(teacher / T))``.
+
+    ``progress`` shows a tqdm bar over the epochs, with the validation loss and
+    AUC (a string is used as the bar's title).
 
     Returns
     -------
@@ -205,7 +208,7 @@ def train_classifier(model: Any, data: TaggerData, *, epochs: int = 30, lr: floa
         raise ValueError(f"alpha must be in [0, 1] and temperature > 0, got {alpha}, {temperature}")
     with _torch_threads(1):  # tiny layers: threads only add overhead (a lot on a busy machine)
         return _train(model, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, teacher=teacher,
-                      temperature=temperature, alpha=alpha, restore_best=restore_best)
+                      temperature=temperature, alpha=alpha, restore_best=restore_best, progress=progress)
 
 
 @contextlib.contextmanager
@@ -220,8 +223,17 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _epochs(epochs: int, progress: bool | str) -> Any:
+    """``range(epochs)``, wrapped in a tqdm bar when ``progress`` asks for one."""
+    if not progress:
+        return range(epochs)
+    from tqdm.auto import tqdm
+
+    return tqdm(range(epochs), desc=progress if isinstance(progress, str) else "entraînement", unit="époque")
+
+
 def _train(model: Any, data: TaggerData, *, epochs: int, lr: float, batch_size: int, seed: int, teacher: Any,
-           temperature: float, alpha: float, restore_best: bool) -> dict[str, list[float]]:
+           temperature: float, alpha: float, restore_best: bool, progress: bool | str) -> dict[str, list[float]]:
     import torch
     import torch.nn.functional as F
 
@@ -239,7 +251,8 @@ def _train(model: Any, data: TaggerData, *, epochs: int, lr: float, batch_size: 
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     history: dict[str, list[float]] = {"loss": [], "val_loss": [], "auc": [], "val_auc": []}
     best, best_loss = None, float("inf")
-    for _ in range(epochs):
+    bar = _epochs(epochs, progress)
+    for _ in bar:
         model.train()
         perm = torch.randperm(len(xt), generator=gen)
         total = 0.0
@@ -263,6 +276,8 @@ def _train(model: Any, data: TaggerData, *, epochs: int, lr: float, batch_size: 
         history["val_loss"].append(val_loss)
         history["auc"].append(hep.auc(data.y_train, train_logit.reshape(-1).numpy()))
         history["val_auc"].append(hep.auc(data.y_val, val_logit.reshape(-1).numpy()))
+        if progress:
+            bar.set_postfix(perte_val=f"{val_loss:.4f}", auc_val=f"{history['val_auc'][-1]:.4f}")
         if restore_best and val_loss < best_loss:
             best_loss, best = val_loss, copy.deepcopy(model.state_dict())
     if restore_best and best is not None:
@@ -272,13 +287,15 @@ def _train(model: Any, data: TaggerData, *, epochs: int, lr: float, batch_size: 
 
 
 def baseline_tagger(data: TaggerData, *, hidden: Sequence[int] = BASELINE_HIDDEN, epochs: int = 40,
-                    lr: float = 3e-3, seed: int = 42, verbose: bool = True) -> tuple[Any, dict[str, Any]]:
+                    lr: float = 3e-3, seed: int = 42, verbose: bool = True,
+                    progress: bool = False) -> tuple[Any, dict[str, Any]]:
     """The baseline MLP tagger, trained on first use and then read from a cache.
 
     The cache file is ``<data>/models/quark_gluon_mlp/<key>.pt``, where the key
     hashes the training data, the architecture and the training settings: other
     data or settings train another model. Writes are atomic and locked; a
-    corrupt cache file is trained again.
+    corrupt cache file is trained again. ``progress`` shows a bar over the
+    training epochs (nothing to show when the model is read from the cache).
 
     Returns
     -------
@@ -308,7 +325,8 @@ def baseline_tagger(data: TaggerData, *, hidden: Sequence[int] = BASELINE_HIDDEN
                 print(f"cached baseline {path.name} is unreadable ({type(exc).__name__}): training it again")
                 path.unlink()
         t0 = time.perf_counter()
-        history = train_classifier(model, data, epochs=epochs, lr=lr, seed=seed)
+        history = train_classifier(model, data, epochs=epochs, lr=lr, seed=seed,
+                                   progress="modèle de référence" if progress else False)
         seconds = time.perf_counter() - t0
         with _files.atomic_path(path) as tmp:
             torch.save({"state_dict": model.state_dict(), "history": history, "train_seconds": seconds,
