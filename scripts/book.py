@@ -113,6 +113,57 @@ def widget_text(model_id: str, state: dict) -> str | None:
                          f"{strip.sub('', right.get('value', ''))}")
 
 
+#: The cell metadata that folds a cell in Jupyter (``jupyter.source_hidden``) or on the site (tags).
+FOLD_TAGS = frozenset({"hide-input", "hide-cell"})
+ANSWER_SUMMARY = "Réponse"
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1", re.M | re.S)
+_HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)", re.M)
+
+
+def is_folded(cell: dict) -> bool:
+    """Whether a notebook cell is folded: ``jupyter.source_hidden`` set, or a ``hide-input``/``hide-cell`` tag."""
+    meta = cell.get("metadata", {})
+    return bool(meta.get("jupyter", {}).get("source_hidden")) or bool(FOLD_TAGS & set(meta.get("tags", [])))
+
+
+def fold_markdown(cell: dict, summary: str = ANSWER_SUMMARY) -> dict:
+    """A folded markdown cell (an exercise's answer) as a folded ``<details>`` block on the site.
+
+    MyST-NB folds code cells by their tags but ignores the tags of markdown cells, so the
+    answer under a folded solution would show unfolded on the page. Its text is wrapped in
+    ``<details><summary>Réponse</summary> … </details>``; the blank lines around it keep the
+    text Markdown (math, emphasis, code) for MyST and for Jupyter alike. Other cells are
+    returned unchanged.
+
+    Parameters
+    ----------
+    cell : dict
+        A notebook cell (nbformat 4, as JSON): ``cell_type``, ``metadata``, ``source``
+        (a string or a list of lines).
+    summary : str
+        The text of the fold's handle.
+
+    Returns
+    -------
+    dict
+        A new cell; the input is not modified.
+
+    Raises
+    ------
+    ValueError
+        If a folded markdown cell holds a heading: a section cannot start inside a fold
+        (the heading belongs in a cell of its own, above the answer).
+    """
+    if cell.get("cell_type") != "markdown" or not is_folded(cell):
+        return cell
+    text = _text(cell.get("source", "")).strip()
+    if _HEADING.search(_FENCE.sub("", text)):
+        raise ValueError(f"folded markdown cell {cell.get('id', '?')!r} holds a heading: a section cannot "
+                         "start inside a fold; put the heading in a cell of its own above the answer")
+    folded = f"<details>\n<summary>{html.escape(summary)}</summary>\n\n{text}\n\n</details>"
+    return {**cell, "source": folded}
+
+
 def clean_notebook(src: Path, dest: Path) -> bool:
     """Copy an executed notebook for the site, so that its page needs no network at view time.
 
@@ -120,7 +171,9 @@ def clean_notebook(src: Path, dest: Path) -> bool:
       the site's own copy of plotly.js; the CDN MathJax script plotly adds is removed;
     * progress-bar widgets become their final text (the widget view would need require.js
       and the widget manager from a CDN);
-    * the Colab/Binder badge images point at local copies.
+    * the Colab/Binder badge images point at local copies;
+    * folded markdown cells (the answers under folded solutions) are folded on the page too
+      (:func:`fold_markdown`).
 
     Returns whether the notebook has plotly figures.
     """
@@ -130,7 +183,8 @@ def clean_notebook(src: Path, dest: Path) -> bool:
     widgets = nb.get("metadata", {}).pop("widgets", {})
     state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     has_plotly = False
-    for cell in nb.get("cells", []):
+    nb["cells"] = [fold_markdown(cell) for cell in nb.get("cells", [])]
+    for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             cell["source"] = local_badges(_text(cell["source"]), "../")
         if cell["cell_type"] != "code":

@@ -7,7 +7,8 @@ a skip: this test exists to check that the site is there and works.
 For every page: no JavaScript error and no failed request to the site itself;
 internal links resolve; every notebook page shows its figures (as many images as
 the executed notebook has PNG outputs), plotly figures are drawn and at least one
-shows a tooltip on hover; the Binder and Colab buttons point at the notebook's
+shows a tooltip on hover; exercises' solutions (code) and answers (markdown) are
+folded, and an answer unfolds on a click; the Binder and Colab buttons point at the notebook's
 path; a full-page screenshot goes to ``build/book-screenshots/``.
 """
 
@@ -57,6 +58,19 @@ def _expected_figures(page: str) -> tuple[int, int]:
             html = "".join(html) if isinstance(html, list) else html
             plotly += html.count('class="plotly-graph-div"')
     return png, plotly
+
+
+def _expected_folds(page: str) -> tuple[int, int]:
+    """(folded code cells, folded markdown cells) in the notebook behind a page: solutions and answers."""
+    nb_path = SOURCES / Path(page).with_suffix(".ipynb").name
+    if not page.startswith("notebooks/") or not nb_path.is_file():
+        return 0, 0
+    counts = {"code": 0, "markdown": 0}
+    for cell in json.loads(nb_path.read_text(encoding="utf-8"))["cells"]:
+        meta = cell.get("metadata", {})
+        if meta.get("jupyter", {}).get("source_hidden") or {"hide-input", "hide-cell"} & set(meta.get("tags", [])):
+            counts[cell["cell_type"]] = counts.get(cell["cell_type"], 0) + 1
+    return counts["code"], counts["markdown"]
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +162,22 @@ def test_page(page_path, site_url, browser):
         if flat:
             assert any(_find_tooltip(page, f) for f in flat), f"{page_path}: no plotly tooltip on hover"
             TOOLTIPS.append(page_path)
+
+    # exercises: solutions folded by MyST-NB, answers folded by scripts/book.py; an answer opens on a click
+    n_solutions, n_answers = _expected_folds(page_path)
+    if n_solutions:
+        folded = page.eval_on_selector_all("details.above-input", "els => els.filter(e => !e.open).length")
+        assert folded == n_solutions, f"{page_path}: {folded} folded code cells, the notebook has {n_solutions}"
+    answers = [d for d in page.query_selector_all("article details")
+               if d.eval_on_selector(":scope > summary", "s => s.textContent.trim()") == "Réponse"]
+    assert len(answers) == n_answers, f"{page_path}: {len(answers)} folded answers, the notebook has {n_answers}"
+    for d in answers:
+        body = d.query_selector(":scope > :not(summary)")
+        assert body is not None and not d.evaluate("e => e.open") and not body.is_visible(), \
+            f"{page_path}: an answer shows before it is unfolded"
+    if answers:
+        answers[0].query_selector(":scope > summary").click()
+        assert answers[0].query_selector(":scope > :not(summary)").is_visible(), f"{page_path}: an answer does not unfold"
 
     # internal links resolve (files that exist on the site; anchors on the page)
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -187,3 +188,69 @@ def test_bench_budgets_per_mode():
     assert table[2] == "| a.ipynb | yes | 400 | 900 | NO |"
     assert table[-1] == "| total | 2/2 | 460 | 3000 | |"
     assert "within 900 s |" in bench.format_table([slow_small], "full")
+
+
+def _answer_cell(text: str, **metadata) -> dict:
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.metadata.update(metadata)
+    return json.loads(json.dumps(cell))  # plain JSON, as clean_notebook reads it
+
+
+FOLDED = {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]}
+
+
+def test_fold_markdown_folds_answers_only():
+    """An answer folded in Jupyter is folded on the site; other cells are left alone."""
+    book = _script("book")
+    answer = "Pourquoi ? Le **conditionnement** : $\\sigma(z)$.\n\n- un point\n- un autre"
+    folded = book.fold_markdown(_answer_cell(answer, **FOLDED))
+    assert folded["source"] == f"<details>\n<summary>Réponse</summary>\n\n{answer}\n\n</details>"
+    # either marker alone folds: Jupyter's metadata, or a MyST-NB tag
+    for metadata in ({"jupyter": {"source_hidden": True}}, {"tags": ["hide-input"]}, {"tags": ["hide-cell"]}):
+        assert book.fold_markdown(_answer_cell("x", **metadata))["source"].startswith("<details>"), metadata
+    plain = _answer_cell("## 7. Exercices\n\nEssayez d'abord.")
+    assert book.fold_markdown(plain) is plain
+    assert book.fold_markdown(_answer_cell("x", tags=["hide-output"]))["source"] == "x"
+    code = json.loads(json.dumps(nbformat.v4.new_code_cell("# Solution\nx = 1", metadata=FOLDED)))
+    assert book.fold_markdown(code) is code, "code cells are folded by MyST-NB itself"
+    # the input is not modified; a list of lines is joined
+    cell = _answer_cell("", **FOLDED)
+    cell["source"] = ["Ligne 1\n", "ligne 2"]
+    assert book.fold_markdown(cell)["source"].endswith("Ligne 1\nligne 2\n\n</details>")
+    assert cell["source"] == ["Ligne 1\n", "ligne 2"]
+
+
+def test_fold_markdown_refuses_a_heading():
+    book = _script("book")
+    with pytest.raises(ValueError, match="heading"):
+        book.fold_markdown(_answer_cell("### Réponse\n\ntexte", **FOLDED))
+    # a '#' inside a code block is not a heading
+    fenced = "Voir :\n\n```python\n# a comment\nx = 1\n```"
+    assert "# a comment" in book.fold_markdown(_answer_cell(fenced, **FOLDED))["source"]
+
+
+def test_fold_markdown_renders_folded_with_markdown_it():
+    """The folded answer stays Markdown inside a closed <details> (markdown-it, the parser under MyST)."""
+    from markdown_it import MarkdownIt
+
+    book = _script("book")
+    source = book.fold_markdown(_answer_cell("Un *écart* de $x$ :\n\n- a\n- b", **FOLDED))["source"]
+    rendered = MarkdownIt("commonmark").render(source)
+    assert rendered.startswith("<details>\n<summary>Réponse</summary>\n<p>Un <em>écart</em>")
+    assert "<li>a</li>" in rendered and rendered.rstrip().endswith("</details>")
+
+
+def test_clean_notebook_folds_answers(tmp_path):
+    """clean_notebook, which prepares each executed notebook for the site, folds its answers."""
+    book = _script("book")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("### Exercice 1\nFaites-le."),
+                nbformat.v4.new_code_cell("# Solution\nx = 1", metadata=FOLDED),
+                nbformat.v4.new_markdown_cell("Parce que.", metadata=FOLDED)]
+    src, dest = tmp_path / "src.ipynb", tmp_path / "dest.ipynb"
+    nbformat.write(nb, src)
+    book.clean_notebook(src, dest)
+    cells = json.loads(dest.read_text(encoding="utf-8"))["cells"]
+    assert ["".join(c["source"]) for c in cells[:2]] == ["### Exercice 1\nFaites-le.", "# Solution\nx = 1"]
+    assert cells[2]["source"] == "<details>\n<summary>Réponse</summary>\n\nParce que.\n\n</details>"
+    assert cells[2]["metadata"] == FOLDED, "the metadata stays (Jupyter still folds the downloaded copy)"
