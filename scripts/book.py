@@ -265,6 +265,8 @@ sphinx:
     html_favicon: "_extra/favicon.svg"
     suppress_warnings: ["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"]
     nb_merge_streams: true
+    nb_code_prompt_show: "Afficher la solution"
+    nb_code_prompt_hide: "Masquer la solution"
 # {slug}
 """
 
