@@ -1,9 +1,12 @@
-"""Generate the README's notebook table (Colab and Binder badges) from the one repository URL setting.
+"""Generate what depends on the one repository URL setting: the README's notebook table (Colab and Binder
+badges) and the notebooks' Colab install cell.
 
 The setting is ``[project.urls] Repository`` in pyproject.toml; each notebook's title, duration,
-hardware and data come from the course manifest (course_utils/manifest.toml). Usage:
-    python scripts/badges.py          # rewrite the block between the markers in README.md
-    python scripts/badges.py --check  # exit 1 if README.md is out of date
+hardware and data come from the course manifest (course_utils/manifest.toml). The first code cell of
+every notebook is :func:`colab_cell`, the same everywhere (tests/test_repository.py checks it;
+scripts/check_colab.py runs its pip command on Colab's stack). Usage:
+    python scripts/badges.py          # rewrite the README's block and the notebooks' Colab cells
+    python scripts/badges.py --check  # exit 1 if README.md or a notebook's Colab cell is out of date
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+#: Notebooks whose Colab cell is left as it is, until the 03b/10 passes land (they edit those notebooks' code).
+COLAB_CELL_PENDING = ("03b_gamma_ray_pytorch.ipynb", "10_systematics_adversarial.ipynb")
 sys.path.insert(0, str(ROOT))  # this checkout's course_utils (its manifest), even beside another installed copy
 
 
@@ -38,6 +43,42 @@ def colab_badge(nb: str) -> str:
 def binder_badge(nb: str | None = None) -> str:
     target = f"?labpath=notebooks%2F{nb}" if nb else ""
     return f"[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{slug()}/main{target})"
+
+
+def colab_cell() -> str:
+    """The notebooks' first code cell: installs the course on Google Colab only (a no-op elsewhere).
+
+    Lines stay under the notebooks' 100 columns (notebooks/ruff.toml), and the pip arguments are string
+    literals in one list, which scripts/check_colab.py reads.
+    """
+    return ("# Install on Google Colab only (does nothing elsewhere): the course package and the\n"
+            "# libraries Colab lacks, without re-pinning numpy, scipy or matplotlib.\n"
+            "import subprocess\n"
+            "import sys\n"
+            "\n"
+            'if "google.colab" in sys.modules:\n'
+            "    subprocess.run(\n"
+            '        [sys.executable, "-m", "pip", "install", "-q",\n'
+            f'         "course_utils[colab] @ git+{repository()}.git"],\n'
+            "        check=True)")
+
+
+def update_colab_cells(*, write: bool) -> list[str]:
+    """Names of the notebooks whose first code cell is not :func:`colab_cell`; rewrite them if ``write``."""
+    import nbformat
+
+    stale = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        if path.name in COLAB_CELL_PENDING:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if c.cell_type == "code")
+        if cell.source != colab_cell():
+            stale.append(path.name)
+            if write:
+                cell.source = colab_cell()
+                nbformat.write(nb, path)
+    return stale
 
 
 def table() -> str:
@@ -66,11 +107,14 @@ def main(argv: list[str]) -> int:
     current = path.read_text(encoding="utf-8")
     new = render(current)
     if "--check" in argv:
+        stale = update_colab_cells(write=False)
         if new != current:
             print("README.md is out of date: run python scripts/badges.py")
-            return 1
-        return 0
+        if stale:
+            print(f"the Colab cell of {', '.join(stale)} is out of date: run python scripts/badges.py")
+        return 1 if new != current or stale else 0
     path.write_text(new, encoding="utf-8")
+    update_colab_cells(write=True)
     return 0
 
 

@@ -39,6 +39,17 @@ def test_requirements_pinned_and_commented():
 
 
 @pytest.fixture(scope="module")
+def badges():
+    """scripts/badges.py, which writes the README's badges and the notebooks' Colab cell."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("badges", ROOT / "scripts" / "badges.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
 def repo_url():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 
@@ -64,7 +75,7 @@ def test_notebook_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_skeleton(path, repo_url):
+def test_notebook_skeleton(path, repo_url, badges):
     cells = _cells(path)
     title = _src(cells[0])
     assert cells[0]["cell_type"] == "markdown" and title.startswith("# "), "first cell: the title"
@@ -76,6 +87,8 @@ def test_notebook_skeleton(path, repo_url):
     first = _src(code[0])
     assert 'if "google.colab" in sys.modules:' in first and f"{repo_url}.git" in first, "standard Colab cell"
     assert "==" not in first.split("google.colab", 1)[1], "the Colab cell must not pin versions"
+    if path.name not in badges.COLAB_CELL_PENDING:
+        assert first == badges.colab_cell(), "the Colab cell differs: run python scripts/badges.py"
     markdown = "\n".join(_src(c) for c in cells if c["cell_type"] == "markdown")
     assert "Exercice" in markdown and "À retenir" in markdown
     all_code = "\n".join(_src(c) for c in code)
