@@ -12,7 +12,9 @@ The skeleton is the one ``../shared/STYLE.md`` describes ("A notebook"), with th
 * the Vérifications section holds a ``### Résultats enregistrés`` subsection, and every ``report.record``
   call is in it;
 * the Exercices section opens with :data:`FOLDING`, the same sentence everywhere, and each ``### Exercice``
-  has a folded solution cell (``jupyter.source_hidden`` and the ``hide-input`` tag of the course website).
+  has a folded solution cell: folded with its outputs, which hold the generated answer (``jupyter.source_hidden``
+  and ``jupyter.outputs_hidden`` in Jupyter, the ``hide-cell`` tag on the course website); every folded cell of
+  a notebook (solutions and the answers' markdown) is folded that way.
 
 ``test_skeleton_catches_*`` run the check on small synthetic notebooks, so that it is seen to fail.
 """
@@ -76,8 +78,11 @@ def _headings(markdown: str) -> list[tuple[int, str]]:
 
 
 def _folded(cell: dict) -> bool:
+    """Folded with its outputs: in Jupyter (source and outputs hidden) and on the site (``hide-cell``)."""
     meta = cell.get("metadata", {})
-    return bool(meta.get("jupyter", {}).get("source_hidden")) and "hide-input" in meta.get("tags", [])
+    jupyter = meta.get("jupyter", {})
+    outputs = cell["cell_type"] != "code" or bool(jupyter.get("outputs_hidden"))
+    return bool(jupyter.get("source_hidden")) and outputs and "hide-cell" in meta.get("tags", [])
 
 
 def skeleton_problems(nb: dict, key: str, duration: str) -> list[str]:
@@ -173,7 +178,13 @@ def skeleton_problems(nb: dict, key: str, duration: str) -> list[str]:
             problems.append("no '### Exercice …' in the Exercices section")
         for a, b in zip(starts, [*starts[1:], exercises[1]]):
             if not any(cells[i]["cell_type"] == "code" and _folded(cells[i]) for i in range(a, b)):
-                problems.append(f"exercise at cell {a}: no folded solution cell (source_hidden, hide-input)")
+                problems.append(f"exercise at cell {a}: no folded solution cell "
+                                "(source_hidden, outputs_hidden, hide-cell)")
+    for i, cell in enumerate(cells):
+        hidden = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden")
+        if hidden and not _folded(cell):
+            problems.append(f"cell {i} is folded in Jupyter but not with its outputs and on the site "
+                            "(source_hidden, outputs_hidden for code, the hide-cell tag)")
     return problems
 
 
@@ -211,7 +222,7 @@ def _md(text: str, **meta) -> dict:
 
 
 def _code(text: str, *, folded: bool = False) -> dict:
-    meta = {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]} if folded else {}
+    meta = {"jupyter": {"source_hidden": True, "outputs_hidden": True}, "tags": ["hide-cell"]} if folded else {}
     return {"cell_type": "code", "metadata": meta, "source": text, "outputs": [], "execution_count": None}
 
 
@@ -258,6 +269,11 @@ def _unfold(nb):
     nb["cells"][12]["metadata"] = {}
 
 
+def _outputs_shown(nb):
+    """The solution's code is folded but its outputs (the generated answer) show: the old folding."""
+    nb["cells"][12]["metadata"] = {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]}
+
+
 BROKEN = {
     "setup unnumbered": _edit(1, "## 0. Mise en place", "## Mise en place"),
     "setup numbered 1": _edit(1, "## 0. Mise en place", "## 1. Mise en place"),
@@ -270,6 +286,7 @@ BROKEN = {
     "exercises unnumbered": _edit(11, "## 4. Exercices", "## Exercices"),
     "no folding sentence": _edit(11, FOLDING, "Bon courage."),
     "solution not folded": _unfold,
+    "solution's answer visible": _outputs_shown,
     "takeaways numbered": _edit(13, "## À retenir", "## 5. À retenir"),
     "prerequisites and duration on one line": _edit(0, "aucun.\n\n**Durée", "aucun.\n**Durée"),
     "duration written otherwise": _edit(0, "1 h 30", "1h30"),
