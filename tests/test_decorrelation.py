@@ -179,3 +179,42 @@ def test_significance_scan_matches_a_direct_computation():
     np.testing.assert_allclose(same["z_syst"], same["z_stat"])
     with pytest.raises(ValueError, match="no threshold keeps"):
         significance_scan(y[:20], score[:20], y[:20], score[:20], min_background_events=100)
+
+
+def test_background_shift_at_a_threshold_fixed_beforehand():
+    from course_utils.metrics.systematics import background_shift
+
+    sig = np.linspace(0.1, 1.0, 10)
+    bkg = np.linspace(0.0, 0.9, 10) + 0.02
+    y = np.r_[np.ones(10), np.zeros(10)]
+    # 0.7 keeps 4 signal (0.7, 0.8, 0.9, 1.0) and 3 nominal background (0.72, 0.82, 0.92); 4 once shifted.
+    out = background_shift(y, np.r_[sig, bkg], y, np.r_[sig, bkg + 0.1], threshold=0.7)
+    assert out["threshold"] == 0.7 and out["eps_s_nominal"] == pytest.approx(0.4)
+    assert out["eps_b_nominal"] == pytest.approx(0.3) and out["eps_b_alternative"] == pytest.approx(0.4)
+    assert out["relative_shift"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="NaN"):
+        background_shift(y, np.r_[sig, bkg], y, np.r_[sig, bkg], threshold=float("nan"))
+
+
+def test_significance_at_by_hand_and_against_the_scan():
+    from course_utils.metrics.systematics import significance_at, significance_scan
+
+    sig = np.linspace(0.1, 1.0, 10)
+    bkg = np.linspace(0.0, 0.9, 10) + 0.02
+    y = np.r_[np.ones(10), np.zeros(10)]
+    out = significance_at(y, np.r_[sig, bkg], y, np.r_[sig, bkg + 0.1], 0.7, n_signal=100, n_background=1000)
+    assert (out["s"], out["b"], out["sigma_b"]) == pytest.approx((40.0, 300.0, 100.0))
+    assert out["z_syst"] == pytest.approx(asimov_significance_with_uncertainty(40.0, 300.0, 100.0))
+    # No cut: everything passes in both samples, no systematic.
+    none = significance_at(y, np.r_[sig, bkg], y, np.r_[sig, bkg + 0.1], -np.inf)
+    assert none["sigma_b"] == 0 and none["z_syst"] == pytest.approx(none["z_stat"])
+    # The scan's best threshold, evaluated alone, gives the scan's value.
+    rng = np.random.default_rng(5)
+    yy = rng.integers(0, 2, 3000)
+    s = np.clip(rng.normal(0.35 + 0.3 * yy, 0.15), 0, 1)
+    s_alt = np.clip(s + 0.04 * (yy == 0), 0, 1)
+    scan = significance_scan(yy, s, yy, s_alt, n_thresholds=25)
+    at = significance_at(yy, s, yy, s_alt, scan["threshold"][scan["best"]])
+    assert at["z_syst"] == pytest.approx(scan["best_z_syst"])
+    with pytest.raises(ValueError, match="b = 0"):
+        significance_at(y, np.r_[sig, bkg], y, np.r_[sig, bkg], 5.0)

@@ -67,8 +67,7 @@ def test_load_args_leave_per_source_sizes_to_the_loader():
     assert manifest.size("04", "higgs.n", mode="full", source="real") == 200_000
     with pytest.raises(ValueError, match="depends on the source"):
         manifest.size("04", "higgs.n", mode="full")
-    alt = manifest.load_args("10", "quark_gluon_alternative", mode="full")
-    assert alt == {"source": "simulated", "n": 20_000, "seed": 42, "settings": {"TimeShower:alphaSvalue": 0.15}}
+    assert manifest.load_args("10", "quark_gluon", mode="full") == {"n": 40_000, "seed": 42}
 
 
 @pytest.mark.parametrize("call, message", [

@@ -28,7 +28,7 @@ import numpy as np
 from course_utils import validation
 from course_utils.metrics.hep import asimov_significance
 
-__all__ = ["asimov_significance_with_uncertainty", "background_shift", "significance_scan"]
+__all__ = ["asimov_significance_with_uncertainty", "background_shift", "significance_at", "significance_scan"]
 
 
 def asimov_significance_with_uncertainty(s: Any, b: Any, sigma_b: Any) -> Any:
@@ -90,12 +90,14 @@ def _labelled_scores(y: Any, score: Any, name: str) -> tuple[np.ndarray, np.ndar
 
 
 def background_shift(y_nominal: Any, score_nominal: Any, y_alternative: Any, score_alternative: Any, *,
-                     signal_efficiency: float = 0.5) -> dict[str, float]:
+                     signal_efficiency: float = 0.5, threshold: float | None = None) -> dict[str, float]:
     """How much the selected background moves when the simulation changes (the systematic of a cut).
 
     The threshold is fixed on the nominal sample, where it keeps the fraction
-    ``signal_efficiency`` of the signal; the same threshold is applied to the
-    alternative sample (same process, another setting of the nuisance).
+    ``signal_efficiency`` of the signal (or given: a threshold chosen on a
+    validation sample, applied here to test events); the same threshold is
+    applied to the alternative sample (same process, another setting of the
+    nuisance, or the same events reconstructed another way).
 
     Parameters
     ----------
@@ -104,7 +106,9 @@ def background_shift(y_nominal: Any, score_nominal: Any, y_alternative: Any, sco
     y_alternative, score_alternative : array-like, shape (m,)
         The same for the alternative sample.
     signal_efficiency
-        Working point, in (0, 1].
+        Working point, in (0, 1]; ignored when ``threshold`` is given.
+    threshold
+        A cut on the score fixed beforehand (events with ``score >= threshold`` pass).
 
     Returns
     -------
@@ -114,16 +118,68 @@ def background_shift(y_nominal: Any, score_nominal: Any, y_alternative: Any, sco
     """
     yn, sn = _labelled_scores(y_nominal, score_nominal, "nominal")
     ya, sa = _labelled_scores(y_alternative, score_alternative, "alternative")
-    eff = validation.check_fraction(signal_efficiency, "signal_efficiency", percent_hint=True)
-    if eff == 0:
-        raise ValueError("signal_efficiency must be > 0")
-    thr = float(np.quantile(sn[yn == 1], 1.0 - eff))
+    if threshold is None:
+        eff = validation.check_fraction(signal_efficiency, "signal_efficiency", percent_hint=True)
+        if eff == 0:
+            raise ValueError("signal_efficiency must be > 0")
+        thr = float(np.quantile(sn[yn == 1], 1.0 - eff))
+    else:
+        thr = float(threshold)
+        if np.isnan(thr):
+            raise ValueError("threshold must be a number, got NaN")
     out = {"threshold": thr,
            "eps_s_nominal": float((sn[yn == 1] >= thr).mean()), "eps_s_alternative": float((sa[ya == 1] >= thr).mean()),
            "eps_b_nominal": float((sn[yn == 0] >= thr).mean()), "eps_b_alternative": float((sa[ya == 0] >= thr).mean())}
     out["relative_shift"] = (abs(out["eps_b_alternative"] - out["eps_b_nominal"]) / out["eps_b_nominal"]
                              if out["eps_b_nominal"] > 0 else float("inf"))
     return out
+
+
+def significance_at(y_nominal: Any, score_nominal: Any, y_alternative: Any, score_alternative: Any,
+                    threshold: float, *, n_signal: float = 100.0, n_background: float = 1000.0) -> dict[str, float]:
+    """Significance with and without the systematic of one cut ``score >= threshold`` fixed beforehand.
+
+    The cut is chosen elsewhere (on a validation sample, by :func:`significance_scan`)
+    and evaluated here on other events: ``s = n_signal * eps_S``, ``b = n_background * eps_B``
+    on the nominal sample, ``sigma_b = n_background * |eps_B_alt - eps_B|``.
+    ``threshold = -inf`` keeps everything (no cut: ``sigma_b = 0``).
+
+    Parameters
+    ----------
+    y_nominal, score_nominal, y_alternative, score_alternative
+        As :func:`background_shift`.
+    threshold
+        The cut on the score.
+    n_signal, n_background
+        Expected signal and background counts before the cut.
+
+    Returns
+    -------
+    dict
+        ``eps_s``, ``eps_b``, ``eps_b_alternative``, ``s``, ``b``, ``sigma_b``,
+        ``z_stat`` and ``z_syst``.
+
+    Raises
+    ------
+    ValueError
+        No nominal background event passes the cut (``b = 0``: the significance is undefined).
+    """
+    yn, sn = _labelled_scores(y_nominal, score_nominal, "nominal")
+    ya, sa = _labelled_scores(y_alternative, score_alternative, "alternative")
+    if not (n_signal > 0 and n_background > 0):
+        raise ValueError(f"n_signal and n_background must be > 0, got {n_signal}, {n_background}")
+    thr = float(threshold)
+    if np.isnan(thr):
+        raise ValueError("threshold must be a number, got NaN")
+    eps_s = float((sn[yn == 1] >= thr).mean())
+    eps_b = float((sn[yn == 0] >= thr).mean())
+    eps_b_alt = float((sa[ya == 0] >= thr).mean())
+    if eps_b == 0:
+        raise ValueError(f"no nominal background event passes the cut score >= {thr}: b = 0")
+    s, b, sigma_b = n_signal * eps_s, n_background * eps_b, n_background * abs(eps_b_alt - eps_b)
+    return {"eps_s": eps_s, "eps_b": eps_b, "eps_b_alternative": eps_b_alt, "s": s, "b": b, "sigma_b": sigma_b,
+            "z_stat": float(asimov_significance(s, b)),
+            "z_syst": float(asimov_significance_with_uncertainty(s, b, sigma_b))}
 
 
 def significance_scan(y_nominal: Any, score_nominal: Any, y_alternative: Any, score_alternative: Any, *,

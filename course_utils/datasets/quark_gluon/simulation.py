@@ -35,9 +35,9 @@ Nuisance parameters: ``settings`` is a dict of extra Pythia settings applied
 after the course's own (for example ``{"TimeShower:alphaSvalue": 0.118}``, the
 strong coupling of the final-state shower, or ``{"StringZ:aLund": 0.9}``, a
 parameter of the Lund string fragmentation). Two samples with the same seed
-and different ``settings`` differ only by those settings (notebook 10). The
+and different ``settings`` differ only by those settings. The
 settings are part of the cache key; without them the key is the one of the
-nominal sample (notebooks 02 and 06).
+nominal sample (notebooks 02, 06 and 10).
 
 References: T. Sjöstrand et al., *A comprehensive guide to the physics and
 usage of PYTHIA 8.3*, SciPost Phys. Codebases 8 (2022); M. Cacciari, G. P.
