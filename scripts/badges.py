@@ -17,8 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
-#: Notebooks whose Colab cell is left as it is, until the 10 pass lands (it edits that notebook's code).
-COLAB_CELL_PENDING = ("10_systematics_adversarial.ipynb",)
+#: Notebooks whose Colab cell is left as it is while another change edits their code (none now).
+COLAB_CELL_PENDING: tuple[str, ...] = ()
 sys.path.insert(0, str(ROOT))  # this checkout's course_utils (its manifest), even beside another installed copy
 
 
