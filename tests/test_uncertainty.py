@@ -46,12 +46,12 @@ def test_paired_bootstrap_agrees_with_scipy():
     y = rng.integers(0, 2, n)
     a = y + rng.normal(0, 0.9, n)
     b = y + rng.normal(0, 1.1, n)
-    ours = U.paired_bootstrap(roc_auc_score, y, a, b, n_boot=500, seed=3, stratify=False)
+    ours = U.paired_bootstrap(roc_auc_score, y, a, b, n_boot=1000, seed=3, stratify=False)
 
     def stat(yy, aa, bb):
         return roc_auc_score(yy, aa) - roc_auc_score(yy, bb)
 
-    ref = stats.bootstrap((y, a, b), stat, paired=True, vectorized=False, n_resamples=500,
+    ref = stats.bootstrap((y, a, b), stat, paired=True, vectorized=False, n_resamples=1000,
                           method="percentile", random_state=4).confidence_interval
     assert ours.estimate == pytest.approx(stat(y, a, b))
     width = ref.high - ref.low
