@@ -28,7 +28,7 @@ from typing import Any
 
 from course_utils._optional import require
 
-__all__ = ["CourseCluster", "connect", "default_workers", "warm_up", "worker_peak_memory_mb"]
+__all__ = ["CourseCluster", "connect", "default_workers", "settle", "warm_up", "worker_peak_memory_mb"]
 
 #: Memory limit of each local worker (Dask pauses, then restarts, a worker that passes it).
 DEFAULT_MEMORY_LIMIT = "1GiB"
@@ -165,6 +165,31 @@ def warm_up(client: Any, modules: tuple[str, ...] = ("awkward", "uproot", "hist"
     more); measured throughputs would otherwise include that one-time cost.
     """
     client.run(_import, tuple(modules))
+
+
+def settle(client: Any, timeout: float = 30.0) -> None:
+    """Wait until the workers hold no result, so that the same graph can be timed again.
+
+    ``dask.compute`` returns as soon as the result reaches the client; the workers release
+    the task results a little later. Computing the same graph again before that finds them
+    still in memory and times nothing: the keys of a graph do not change between two runs.
+
+    Raises
+    ------
+    TimeoutError
+        When results are still held after ``timeout`` seconds (a future kept somewhere).
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        held = [key for keys in client.has_what().values() for key in keys]
+        if not held:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(held)} result(s) still held by the workers after {timeout} s, "
+                               f"e.g. {held[0]!r}: is a future still referenced?")
+        time.sleep(0.01)
 
 
 def _peak_rss_mb() -> float:
