@@ -480,3 +480,24 @@ def test_registry_entry():
     assert cms_dimuon.INFO.made_by.startswith("measured: CMS detector")
     assert any(u.startswith("root://") for u in cms_dimuon.FILE.urls)
     assert cms_dimuon.DF102["two_muons"] / cms_dimuon.DF102["entries"] == pytest.approx(0.5054, abs=1e-4)
+
+
+def test_dask_reads_only_the_muon_branches_of_a_real_nanoaod(shared_nanoaod):
+    """Notebook 01b's column projection on a real NanoAOD with hundreds of branches: dask-awkward asks
+    uproot for the four branches the selection uses, and the masses equal those of an eager read."""
+    import dask
+    import dask_awkward as dak
+
+    from course_utils.physics import dimuon
+
+    path = shared_nanoaod["ttree"]
+    with uproot.open(path) as f:
+        n_branches = len(f["Events"].keys(recursive=False))
+        eager = f["Events"].arrays(list(dimuon.BRANCHES))
+    assert n_branches > 900
+    events = uproot.dask({str(path): "Events"}, step_size=50)  # every branch, lazily
+    masses = dak.map_partitions(dimuon.opposite_sign_mass, events)
+    read = {c for cols in dak.report_necessary_columns(masses).values() for c in cols}
+    assert read == set(dimuon.BRANCHES), read
+    (got,) = dask.compute(masses, scheduler="sync")
+    assert ak.all(got == dimuon.opposite_sign_mass(eager))
