@@ -235,3 +235,20 @@ def test_bandit_and_grid_world():
     assert grid.greedy_path(q)[-1] != grid.goal     # all-zero values: "up" forever, into the wall
     with pytest.raises(ValueError):
         toys.GridWorld(["S..", "..."])
+
+
+def test_bootstrap_median_brackets_the_median():
+    values = np.arange(1.0, 22.0)
+    med, low, high = bt.bootstrap_median(values, n_boot=500, seed=1)
+    assert med == 11.0 and low < med < high and low >= 1 and high <= 21
+    with pytest.raises(ValueError):
+        bt.bootstrap_median([1.0])
+
+
+def test_nelder_mead_changes_only_the_active_magnets():
+    trials = ares.sample_trials(1, seed=9)
+    _, (episode,) = tuning.evaluate(tuning.nelder_mead, trials, 10, active=[2, 4])
+    np.testing.assert_allclose(episode.magnets[:, [0, 1, 3]], np.tile(ares.INITIAL_MAGNETS[[0, 1, 3]], (len(episode.magnets), 1)))
+    assert np.ptp(episode.magnets[:, 2]) > 0
+    with pytest.raises(ValueError, match="active"):
+        tuning.evaluate(tuning.nelder_mead, trials, 10, active=[7])

@@ -117,3 +117,16 @@ def episode_summary(beams, target, magnets, *, threshold: float = CONVERGENCE_TH
     return {"initial_mae": float(maes[0]), "final_mae": float(maes[-1]), "best_mae": float(maes.min()),
             "steps": float(steps_to_convergence(maes, threshold, max_steps=max_steps)),
             "changes": sum_of_normalized_magnet_changes(m)}
+
+
+def bootstrap_median(values, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """The median of ``values`` (one per trial) and its percentile bootstrap interval: (median, low, high)."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or len(v) < 2 or not np.all(np.isfinite(v)):
+        raise ValueError(f"bootstrap_median: expected at least two finite values, got shape {v.shape}")
+    if n_boot < 10 or not 0 < level < 1:
+        raise ValueError(f"bootstrap_median: expected n_boot >= 10 and level in (0, 1), got {n_boot}, {level}")
+    rng = np.random.default_rng(seed)
+    medians = np.median(v[rng.integers(0, len(v), size=(n_boot, len(v)))], axis=1)
+    low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
+    return float(np.median(v)), float(low), float(high)

@@ -92,18 +92,31 @@ def random_search(env: AresEA, trial: Trial, steps: int, *, seed: int = 0) -> Ep
     return rec.finish()
 
 
-def nelder_mead(env: AresEA, trial: Trial, steps: int, *, seed: int = 0, step_size: float = 0.1) -> Episode:
+def nelder_mead(env: AresEA, trial: Trial, steps: int, *, seed: int = 0, step_size: float = 0.1,
+                active=None) -> Episode:
     """scipy's Nelder–Mead simplex on the MAE, from the initial settings, simplex edges of ``step_size``.
 
-    ``step_size`` is a fraction of each magnet's range (normalised settings in [−1, 1]).
+    ``step_size`` is a fraction of each magnet's range (normalised settings in [−1, 1]). ``active``: the
+    indices of the magnets it may change (in Q1, Q2, CV, Q3, CH order; default all five), the others stay
+    at their initial settings.
     """
     from scipy.optimize import minimize
 
     rec = _Recorder(env, trial, steps)
     x0 = rec.best_x.copy()
-    simplex = np.vstack([x0] + [x0 + step_size * np.eye(5)[i] for i in range(5)])
+    free = np.arange(5) if active is None else np.asarray(sorted(set(active)), dtype=int)
+    if len(free) == 0 or free.min() < 0 or free.max() > 4:
+        raise ValueError(f"nelder_mead: active must hold indices in 0..4, got {active!r}")
+
+    def objective(z: np.ndarray) -> float:
+        x = x0.copy()
+        x[free] = z
+        return rec(x)
+
+    z0 = x0[free]
+    simplex = np.vstack([z0] + [z0 + step_size * np.eye(len(free))[i] for i in range(len(free))])
     try:
-        minimize(rec, x0, method="Nelder-Mead",
+        minimize(objective, z0, method="Nelder-Mead",
                  options={"initial_simplex": np.clip(simplex, -1, 1), "maxfev": max(steps - 1, 1),
                           "xatol": 1e-4, "fatol": 1e-7})
     except _BudgetSpent:
