@@ -197,6 +197,8 @@ class AresCore:
         Consecutive steps within tolerance before the episode terminates (the beam must *stay* there).
     magnet_change_penalty : float
         Weight of the mean normalised magnet change in the reward (0: none).
+    max_delta : array of shape (5,)
+        The largest change of each setting in one step, in ``"delta"`` mode (default :data:`MAX_DELTA`).
     """
 
     def __init__(self, batch: int = 1, *, action_mode: str = "delta", max_steps: int = 50,
@@ -271,10 +273,11 @@ class AresEA(gym.Env):
     ``"delta"`` mode, changes of the settings by ``action · MAX_DELTA``; in ``"direct"`` mode, the
     settings ``action · MAGNET_LIMITS``. Settings are clipped to the power supplies' limits.
 
-    Reward: the decrease of the mean absolute error (MAE) to the target over the step, divided by the
-    MAE after the reset, minus ``magnet_change_penalty`` × the mean normalised magnet change. Without
-    penalty the rewards of an episode add up to 1 − final MAE / initial MAE: the fraction of the
-    initial error removed, whatever the problem's scale.
+    Reward: ln(MAE before the step / MAE after it), the MAE being the mean absolute error of (μx, σx,
+    μy, σy) to the target, minus ``magnet_change_penalty`` × the mean normalised magnet change
+    (:data:`course_utils.metrics.beam_tuning.MAGNET_CHANGE_SCALE`). Without penalty the rewards of an
+    episode add up to ln(initial MAE / final MAE): by how much the error was divided, whatever the
+    problem's scale.
 
     Terminated when every beam parameter is within ``target_threshold`` of the target for
     ``threshold_hold`` consecutive steps; truncated after ``max_steps`` steps.
