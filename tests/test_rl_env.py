@@ -252,3 +252,13 @@ def test_nelder_mead_changes_only_the_active_magnets():
     assert np.ptp(episode.magnets[:, 2]) > 0
     with pytest.raises(ValueError, match="active"):
         tuning.evaluate(tuning.nelder_mead, trials, 10, active=[7])
+
+
+@pytest.mark.parametrize("method", [tuning.random_search, tuning.bayesian_optimisation])
+def test_search_methods_keep_the_budget_and_end_on_their_best_setting(method):
+    trials = ares.sample_trials(1, seed=6)
+    table, (episode,) = tuning.evaluate(method, trials, 8)
+    assert len(episode.beams) == 9          # the reset, then 8 settings, the last one the best seen
+    maes = bt.mae(episode.beams, episode.target)
+    assert maes[-1] == pytest.approx(maes[:-1].min(), rel=1e-9)
+    assert table.final_mae.iloc[0] <= table.initial_mae.iloc[0]
