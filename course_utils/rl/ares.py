@@ -102,7 +102,7 @@ def build_segment():
         cheetah.HorizontalCorrector(length=t(CORRECTOR_LENGTH), name="CH", dtype=torch.float64),
         cheetah.Drift(length=t(d[5]), name="D6", dtype=torch.float64),
         cheetah.Screen(resolution=SCREEN_RESOLUTION, pixel_size=t(SCREEN_PIXEL_SIZE), binning=SCREEN_BINNING,
-                       is_active=True, name="SCREEN", dtype=torch.float64),
+                       is_active=False, name="SCREEN", dtype=torch.float64),
     ])
 
 
@@ -149,8 +149,10 @@ class AresSimulator:
         seg.Q1.k1, seg.Q2.k1, seg.Q3.k1 = t(m[:, 0]), t(m[:, 1]), t(m[:, 3])
         seg.CV.angle, seg.CH.angle = t(m[:, 2]), t(m[:, 4])
         with self.torch.no_grad():
-            seg.track(self._beam)
-            read = seg.SCREEN.get_read_beam()
+            # The screen stays inactive while tracking: the whole line is then one product of transfer
+            # maps (an active screen makes Cheetah split the line, ten times slower), and the beam that
+            # leaves the zero-length screen is the beam it would read.
+            read = seg.track(self._beam)
             beams = self.torch.stack([read.mu_x, read.sigma_x, read.mu_y, read.sigma_y], dim=-1).numpy()
         beams = np.array(beams, dtype=float).reshape(self.batch, 4)
         beams[:, 0] -= self.misalignments[:, 6]
@@ -167,6 +169,9 @@ class AresSimulator:
             getattr(one.segment, quad).misalignment = one._tensor(self.misalignments[index:index + 1, 2 * j:2 * j + 2])
         one.segment.SCREEN.misalignment = one._tensor(self.misalignments[index, 6:8])
         one.screen_beams(np.asarray(magnets, dtype=float).reshape(-1, 5)[index:index + 1])
+        one.segment.SCREEN.is_active = True
+        with self.torch.no_grad():
+            one.segment.track(one._beam)
         image = deepcopy(one.segment.SCREEN.reading).numpy().reshape(-1, *one.segment.SCREEN.reading.shape[-2:])[0]
         half = np.array(SCREEN_RESOLUTION) * np.array(SCREEN_PIXEL_SIZE) / 2
         return image, (-half[0], half[0], -half[1], half[1])
