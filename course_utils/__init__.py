@@ -12,6 +12,9 @@ models
     what learns, and its training: ``adversarial`` (notebook 10), ``compression``
     (the tagger, pruning, quantization, deployment; notebook 06), ``cwola``
     (out-of-fold scores; notebook 08).
+rl
+    reinforcement learning (notebook 12): the bandit and the grid world, the ARES beam line in
+    Cheetah as a ``gymnasium.Env``, the classical optimisers run on the same tuning problems.
 compute, datasets
     where the computation runs (``compute.cluster``: Dask, notebook 01b;
     ``compute.tfdata``: TFRecord and ``tf.data``, notebook 04); one loader per
@@ -44,7 +47,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = ("config", "manifest", "runtime", "validation", "physics", "metrics", "datasets", "compute",
-               "models", "plotting", "report")
+               "models", "rl", "plotting", "report")
 
 __all__ = ["__version__", "setup", *_SUBMODULES]
 

@@ -31,6 +31,8 @@ _DISTRIBUTIONS = {
     "torch_geometric": "torch-geometric",
     "stream_unzip": "stream-unzip",
     "imblearn": "imbalanced-learn",
+    "cheetah": "cheetah-accelerator",
+    "stable_baselines3": "stable-baselines3",
 }
 
 #: Where a library has no wheel everywhere: what the message adds (requirements.txt's markers
