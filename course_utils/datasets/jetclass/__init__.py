@@ -1,0 +1,1 @@
+"""JetClass (Qu, Li, Qian 2022): ten classes of large-radius jets; the loader comes with the simulation."""
