@@ -235,3 +235,113 @@ def test_particle_inputs_clip_and_truncate():
     np.testing.assert_array_equal(out.mask.sum(1), np.minimum(ak.to_numpy(ak.num(data.particles)), 2))
     with pytest.raises(ValueError, match="max_particles"):
         formats.particle_inputs(data, max_particles=0)
+
+
+# --- the course's simulation ----------------------------------------------------------------------------------
+
+
+def test_impact_parameters_by_hand():
+    from course_utils.physics.tracks import impact_parameters
+
+    vertex = [[0.0, 0.0, 0.0], [0.0, 2.0, 0.0], [1.0, -1.0, 5.0], [3.0, 0.0, 1.0]]
+    momentum = [[4.0, 3.0, 7.0], [10.0, 0.0, 10.0], [1.0, 1.0, 2.0], [1.0, 0.0, 2.0]]
+    d0, dz = impact_parameters(vertex, momentum)
+    # prompt; 2 mm beside a track along x (sign as Delphes: x*py - y*px); a line along (1, 1) from (1, -1)
+    # passes sqrt(2) from the beam, at its start; a track pointing away from the beam along x: d0 = 0, and its
+    # point of closest approach is 3 mm behind the vertex, where z = 1 - 3 * pz/px = -5
+    np.testing.assert_allclose(d0, [0.0, -2.0, np.sqrt(2.0), 0.0], atol=1e-12)
+    np.testing.assert_allclose(dz, [0.0, 0.0, 5.0, -5.0], atol=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        impact_parameters([[0, 0, 0]], [[1, 1]])
+    with pytest.raises(ValueError, match="positive transverse momentum"):
+        impact_parameters([[0, 0, 0]], [[0, 0, 5]])
+
+
+def test_simulation_settings_are_checked():
+    from course_utils.datasets.jetclass import simulation
+
+    assert simulation.jets_per_class(23) == dict(zip(CLASSES, [3, 3, 3, 2, 2, 2, 2, 2, 2, 2]))
+    assert list(simulation.PROCESSES) == list(CLASSES)
+    lines = simulation.pythia_settings("Tbl", seed=5)
+    assert "Top:gg2ttbar = on" in lines and "24:onNegIfAny = 11 13" in lines
+    assert "25:onIfMatch = 5 -5" in simulation.pythia_settings("Hbb")
+    with pytest.raises(ValueError, match="unknown class"):
+        simulation.pythia_settings("Hbbb")
+    with pytest.raises(ValueError, match="windows"):
+        simulation.Detector(jet_pt_min=1000.0, jet_pt_max=500.0)
+    with pytest.raises(ValueError, match="tau4"):
+        simulation.Detector(min_particles=3)
+
+
+#: The resonance (absolute PDG id) of each signal class.
+_PID = {1: 25, 2: 25, 3: 25, 4: 25, 5: 25, 6: 23, 7: 24, 8: 6, 9: 6}
+
+
+@pytest.mark.slow
+def test_simulation_window_and_label_exclusivity(data_dir, monkeypatch):
+    from course_utils.datasets import jetclass
+
+    monkeypatch.setenv("COURSE_WORKERS", "1")
+    ds = jetclass.load("simulated", n=20, seed=3, verbose=False)
+    d = ds.data
+    assert ds.source == "simulated" and len(ds) == 20
+    assert d.counts() == {c: 2 for c in CLASSES}
+    # the file is the published layout
+    assert set(uproot.open(ds.path)["tree"].keys()) == set(formats.BRANCHES) | {formats.COUNTER}
+    jets = d.jets
+    assert jets["jet_pt"].between(500, 1000, inclusive="neither").all()
+    assert (jets["jet_eta"].abs() < 2).all()
+    n_part = ak.to_numpy(ak.num(d.particles))
+    np.testing.assert_array_equal(jets["jet_nparticles"].to_numpy(), n_part)
+    assert (n_part >= 4).all()
+    # the jet is the sum of its particles
+    p = d.particles
+    px, py = ak.to_numpy(ak.sum(p["part_px"], axis=1)), ak.to_numpy(ak.sum(p["part_py"], axis=1))
+    np.testing.assert_allclose(np.hypot(px, py), jets["jet_pt"], rtol=1e-3)
+    np.testing.assert_allclose(ak.to_numpy(ak.sum(p["part_energy"], axis=1)), jets["jet_energy"], rtol=1e-3)
+    # hardest first, every particle of exactly one type, charge and impact parameters for tracks only
+    pt = np.hypot(p["part_px"], p["part_py"])
+    assert ak.all(pt[:, :-1] >= pt[:, 1:] * (1 - 1e-6))
+    flags = sum(p[f"part_is{k}"] for k in ("ChargedHadron", "NeutralHadron", "Photon", "Electron", "Muon"))
+    assert ak.all(flags == 1)
+    track = (p["part_isChargedHadron"] + p["part_isElectron"] + p["part_isMuon"]) == 1
+    assert ak.all((p["part_charge"] != 0) == track) and ak.all((p["part_d0err"] > 0) == track)
+    # anti-kT jets are cones of R = 0.8 but for a few soft particles that joined a soft neighbour first
+    dr = ak.to_numpy(ak.flatten(np.hypot(p["part_deta"], p["part_dphi"])))
+    assert np.mean(dr < 0.8) > 0.97 and dr.max() < 2.5
+    # label exclusivity: one label per jet (read checks it), each signal jet matched to its own resonance
+    aux = d.aux
+    signal = d.y > 0
+    assert (aux["aux_truth_match"][signal] == 1).all()
+    np.testing.assert_array_equal(np.abs(aux["aux_genpart_pid"][signal]).astype(int), [_PID[c] for c in d.y[signal]])
+    dphi = (aux["aux_genpart_phi"] - jets["jet_phi"] + np.pi) % (2 * np.pi) - np.pi
+    assert (np.hypot(aux["aux_genpart_eta"] - jets["jet_eta"], dphi)[signal] < 0.8).all()
+    # substructure from the constituents
+    mass = np.sqrt(np.maximum(jets["jet_energy"] ** 2 - px**2 - py**2 - ak.to_numpy(ak.sum(p["part_pz"], axis=1)) ** 2, 0))
+    assert (jets["jet_sdmass"] <= mass * 1.001 + 1e-3).all()
+    taus = jets[["jet_tau1", "jet_tau2", "jet_tau3", "jet_tau4"]].to_numpy()
+    assert np.all(np.isfinite(taus)) and np.all(taus >= 0) and np.all(taus[:, 1] <= taus[:, 0] * 1.001)
+
+
+@pytest.mark.slow
+def test_simulation_physics_displaced_tracks_and_leptons():
+    from dataclasses import asdict
+
+    from course_utils.datasets.jetclass import simulation
+
+    fields = asdict(simulation.Detector())
+    rows = {c: simulation.generate_chunk((c, 7, 8, 200, fields))[0] for c in ("QCD", "Hbb", "Tbl")}
+    assert {r[3] for r in rows["QCD"]} == {0} and {r[3] for r in rows["Hbb"]} == {1}
+    assert {r[3] for r in rows["Tbl"]} == {9}
+    assert min(len(v) for v in rows.values()) >= 10
+
+    def displaced(r):  # tracks with |d0| / sigma(d0) > 3
+        return np.sum(np.abs(r[0][:, 6]) / np.maximum(r[0][:, 7], 1e-9) > 3)
+
+    n_qcd = np.mean([displaced(r) for r in rows["QCD"]])
+    n_hbb = np.mean([displaced(r) for r in rows["Hbb"]])
+    assert n_hbb > 3 * n_qcd + 1, (n_hbb, n_qcd)  # b hadrons fly: H -> b bbar jets carry displaced tracks
+    lepton = [np.any(r[0][:, 14] + r[0][:, 15] > 0) for r in rows["Tbl"]]
+    assert np.mean(lepton) > 0.8  # t -> b l nu: the lepton is in the jet
+    msd = np.median([r[1][5] for r in rows["Hbb"]])
+    assert 90 < msd < 140, msd  # the Higgs mass, smeared and groomed

@@ -52,8 +52,9 @@ from course_utils.validation import check_count
 __all__ = ["INFO", "FILE", "CLASSES", "SIM_JETS", "JetClassData", "read", "write", "particle_inputs", "load",
            "formats"]
 
-#: The course simulation's default size (full mode): 5,000 jets per class. Sized to stay within 15 minutes
-#: on 2 cores (see :mod:`~course_utils.datasets.jetclass.simulation`, "Speed").
+#: The course simulation's default size (full mode): 5,000 jets per class. At the measured 49 jets per CPU
+#: second (:data:`~course_utils.datasets.jetclass.simulation.SPEED`), about 1,000 CPU seconds: 8 to 9 minutes
+#: on two free cores, within the 15-minute budget of a cache.
 SIM_JETS = 50_000
 
 FILE = RemoteFile(

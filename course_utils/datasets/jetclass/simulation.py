@@ -43,10 +43,11 @@ particle-flow candidates of the published files:
   150 µm·GeV/pT; those σ are the ``d0err``/``dzerr`` written. Tracks from b
   and c hadron decays are displaced by their flight (millimetres), so Hbb and
   Hcc jets carry tracks with large |d0|/σ, as in the published data;
-* **photons** (and electrons outside the tracker) with |η| < 3 and E > 0.5 GeV,
-  energy smeared by σ(E)/E = 3 %/√E ⊕ 0.5 % (an electromagnetic calorimeter);
-* **neutral hadrons** (and charged hadrons outside the tracker) with |η| < 3
-  and E > 1 GeV, smeared by 100 %/√E ⊕ 5 % (a hadron calorimeter).
+* **photons** (and electrons outside the tracker) with |η| < 3, energy
+  smeared by σ(E)/E = 3 %/√E ⊕ 0.5 % (an electromagnetic calorimeter), kept
+  when the measured energy exceeds 0.5 GeV;
+* **neutral hadrons** (and charged hadrons outside the tracker) with |η| < 3,
+  smeared by 100 %/√E ⊕ 5 % (a hadron calorimeter), kept above 1 GeV measured.
 
 Muons outside the tracker are lost. This is much cruder than Delphes's CMS
 card (no tracking inefficiency, no calorimeter towers, no pile-up), which is
@@ -72,14 +73,27 @@ R0 = 0.8, exclusive kT axes from FastJet,
 
 Speed
 -----
-Measured on 2026-12-06 on this course's 2-core build machine, **under load**
-(five other jobs sharing the two cores, load average about 8), one worker, CPU
-time per kept jet: see :data:`SPEED` (jets per CPU second, per class) and
-``details["stats"]`` of each :func:`simulate` (its own measurement). Tasks of
-:data:`CHUNK` generated events run one per core
+Measured on 2026-12-06 with :func:`benchmark` (1,000 generated events per
+class, one worker, CPU time after Pythia's initialisation) on this course's
+2-core build machine **under load** (other jobs sharing the two cores, load
+average 8 to 10: CPU time is little affected, wall time is about three
+times the CPU time there). Kept jets per CPU second (:data:`SPEED`):
+
+====  ====  ====  ====  ====  ====  ====  ====  ====  ====  =============
+QCD   Hbb   Hcc   Hgg   H4q   Hqql  Zqq   Wqq   Tbqq  Tbl   ten classes
+====  ====  ====  ====  ====  ====  ====  ====  ====  ====  =============
+102   68    78    77    73    38    69    64    41    17    49
+====  ====  ====  ====  ====  ====  ====  ====  ====  ====  =============
+
+(QCD keeps up to two jets per event; t → bℓν is slowest: one semileptonic
+tt̄ event in eight gives a t̄ jet in the window holding its b and its lepton.)
+A balanced sample costs about 1/49 CPU second per jet: the default full-size
+sample of :mod:`~course_utils.datasets.jetclass` (50,000 jets) takes about
+1,000 CPU seconds, 8 to 9 minutes on two free cores. Tasks of :data:`CHUNK`
+generated events run one per core
 (:func:`~course_utils.datasets._cache.parallel_map`), each with its own seed
 derived from the user's seed: the sample does not depend on the number of
-workers.
+workers. :func:`simulate` records its own figures in ``details["stats"]``.
 """
 
 from __future__ import annotations
@@ -111,7 +125,7 @@ from course_utils.physics.tracks import impact_parameters
 from course_utils.validation import check_count
 
 __all__ = ["Detector", "PROCESSES", "SPEED", "FILE_NAME", "VERSION", "CHUNK", "MAX_JETS", "pythia_settings",
-           "reconstruct", "generate_chunk", "generate", "simulate", "jets_per_class"]
+           "reconstruct", "generate_chunk", "generate", "simulate", "jets_per_class", "benchmark"]
 
 #: Class name -> class index (the order of :data:`~course_utils.datasets.jetclass.formats.CLASSES`).
 PROCESSES = {c: i for i, c in enumerate(CLASSES)}
@@ -124,10 +138,12 @@ CHUNK = 100
 #: Largest number of jets per class the simulation agrees to produce.
 MAX_JETS = 1_000_000
 #: Kept jets per generated event, measured (module docstring), to plan the first round of tasks.
-_ACCEPTANCE_GUESS = {"QCD": 0.95, "Hbb": 0.4, "Hcc": 0.45, "Hgg": 0.5, "H4q": 0.4, "Hqql": 0.18, "Zqq": 0.5,
-                     "Wqq": 0.45, "Tbqq": 0.28, "Tbl": 0.13}
-#: Kept jets per CPU second and per class, measured on 2026-12-06 under load (module docstring).
-SPEED: dict[str, float] = {}
+_ACCEPTANCE_GUESS = {"QCD": 1.0, "Hbb": 0.45, "Hcc": 0.52, "Hgg": 0.55, "H4q": 0.47, "Hqql": 0.21, "Zqq": 0.48,
+                     "Wqq": 0.47, "Tbqq": 0.29, "Tbl": 0.12}
+#: Kept jets per CPU second and per class, measured with :func:`benchmark` on 2026-12-06, one core of a
+#: loaded 2-core machine (module docstring); ``"all"``: a balanced sample of the ten classes.
+SPEED: dict[str, float] = {"QCD": 102, "Hbb": 68, "Hcc": 78, "Hgg": 77, "H4q": 73, "Hqql": 38, "Zqq": 69,
+                           "Wqq": 64, "Tbqq": 41, "Tbl": 17, "all": 49}
 
 _NEUTRINOS = (12, 14, 16)
 _RESONANCES = (6, 23, 24, 25)
@@ -267,9 +283,9 @@ def _detector(flat: dict[str, np.ndarray], det: Detector, rng: np.random.Generat
     eta = np.arcsinh(pz / np.maximum(pt, 1e-9))
     track = (q != 0) & (np.abs(eta) < det.track_eta_max) & (pt > det.track_pt_min)
     calo = (np.abs(eta) < det.calo_eta_max) & ~track
-    em = calo & ((aid == 22) | (aid == 11)) & (e > det.photon_e_min)
-    had = calo & ~em & (aid != 11) & (aid != 13) & (aid != 22) & (e > det.neutral_e_min)
-    keep = track | em | had
+    em = calo & ((aid == 22) | (aid == 11))
+    had = calo & ~em & (aid != 11) & (aid != 13) & (aid != 22)
+    keep = track | em | had  # before the calorimeters' thresholds, applied to the measured energy below
     n = int(keep.sum())
     px, py, pz, e, m, q, aid, pt = (a[keep] for a in (px, py, pz, e, m, q, aid, pt))
     track, em, had = track[keep], em[keep], had[keep]
@@ -295,6 +311,12 @@ def _detector(flat: dict[str, np.ndarray], det: Detector, rng: np.random.Generat
         dzerr[t] = np.hypot(det.dz_res_const, det.dz_res_slope / pt[t])
         d0[t] = true_d0 + d0err[t] * gauss[t, 1]
         dz[t] = true_dz + dzerr[t] * gauss[t, 2]
+    # the calorimeters' thresholds, on the measured energy
+    ok = track | (em & (se > det.photon_e_min)) | (had & (se > det.neutral_e_min))
+    keep[np.flatnonzero(keep)[~ok]] = False
+    spx, spy, spz, se, q, aid, track, em, had, d0, dz, d0err, dzerr = (
+        a[ok] for a in (spx, spy, spz, se, q, aid, track, em, had, d0, dz, d0err, dzerr))
+    n = int(ok.sum())
     spt = np.hypot(spx, spy)
     cols = {
         "part_px": spx, "part_py": spy, "part_pz": spz, "part_energy": se, "part_deta": np.zeros(n),
@@ -621,3 +643,38 @@ def simulate(n: int, *, seed: int = 42, detector: Detector | None = None, worker
                   f"FastJet anti-kT R = {det.jet_r:g}, {det.jet_pt_min:.0f} < pT < {det.jet_pt_max:.0f} GeV, "
                   f"|eta| < {det.jet_eta_max:g}, ten JetClass classes, seed {seed}")
     return Dataset(data, "simulated", "jetclass", provenance, SIMULATION_LICENCE, path, details)
+
+
+def benchmark(events: int = 1000, *, seed: int = 1, detector: Detector | None = None,
+              classes: tuple[str, ...] = CLASSES) -> dict[str, dict[str, float]]:
+    """Time the generator in this process (one core, no cache): kept jets per CPU second, per class.
+
+    Each class is initialised once (not timed: seconds, once per worker), then
+    ``events`` events are generated in tasks of :data:`CHUNK` and reconstructed.
+
+    Returns
+    -------
+    dict
+        Per class: ``events``, ``jets`` kept, ``acceptance`` (jets per event),
+        ``cpu_s`` and ``jets_per_cpu_s``; and ``"all"``: the jets per CPU second
+        of a sample with the ten classes in equal numbers (the harmonic mean).
+    """
+    det = detector or Detector()
+    fields = asdict(det)
+    out: dict[str, dict[str, float]] = {}
+    for process in classes:
+        pid = PROCESSES[process]
+        init_seed = _pythia.seed(seed, 1000 + pid, 0)
+        _pythia.cached(pythia_settings(process, detector=det, seed=init_seed), what=f"the {process} class")
+        jets, cpu = 0, 0.0
+        for k in range(max(1, events // CHUNK)):
+            rows, _n, seconds = generate_chunk((process, init_seed, _pythia.seed(seed, 1000 + pid, k + 1), CHUNK,
+                                                fields))
+            jets += len(rows)
+            cpu += seconds
+        n_events = max(1, events // CHUNK) * CHUNK
+        out[process] = {"events": n_events, "jets": jets, "acceptance": jets / n_events, "cpu_s": cpu,
+                        "jets_per_cpu_s": jets / cpu if cpu > 0 else math.nan}
+    rates = [out[c]["jets_per_cpu_s"] for c in classes]
+    out["all"] = {"jets_per_cpu_s": len(rates) / sum(1 / r for r in rates)}
+    return out
