@@ -67,7 +67,9 @@ resonance (the hard parton nearest to the jet for QCD, ``aux_truth_match``
 = 1 when it is within 0.8).
 
 Jet observables from the constituents: soft-drop mass (β = 0, z_cut = 0.1,
-R0 = 0.8, FastJet's C/A declustering) and N-subjettiness τ1 ... τ4 (β = 1,
+R0 = 0.8, FastJet's C/A declustering; :mod:`course_utils.physics.softdrop`
+does the same in NumPy, and the tests check that both agree) and
+N-subjettiness τ1 ... τ4 (β = 1,
 R0 = 0.8, exclusive kT axes from FastJet,
 :func:`course_utils.physics.nsubjettiness.tau_n`).
 
