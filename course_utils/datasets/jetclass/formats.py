@@ -10,7 +10,7 @@ record 6619768) holds one TTree, ``tree``, one entry per jet, 41 branches
 branches                                               type                content
 =====================================================  ==================  ==========================================
 ``part_px, part_py, part_pz, part_energy``             vector<float>       four-momentum of each particle [GeV]
-``part_deta, part_dphi``                               vector<float>       η and φ of the particle minus the jet's
+``part_deta, part_dphi``                               vector<float>       Δη, Δφ of the particle to the jet axis
 ``part_d0val, part_d0err, part_dzval, part_dzerr``     vector<float>       track impact parameters and errors [mm]
                                                                            (0 for neutral particles)
 ``part_charge``                                        vector<float>       electric charge (−1, 0, +1)

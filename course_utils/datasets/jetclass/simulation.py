@@ -64,7 +64,9 @@ not contain every product of another resonance of the event (label
 exclusivity: one label per jet). At most one jet per resonance; for QCD the
 two leading jets in the window. ``aux_genpart_*`` holds the matched
 resonance (the hard parton nearest to the jet for QCD, ``aux_truth_match``
-= 1 when it is within 0.8).
+= 1 when it is within 0.8). The particles of a jet are written hardest first,
+with ``part_deta`` = η(particle) − η(jet) and ``part_dphi`` = φ(particle) −
+φ(jet) wrapped to [−π, π).
 
 Jet observables from the constituents: soft-drop mass (β = 0, z_cut = 0.1,
 R0 = 0.8, FastJet's C/A declustering; :mod:`course_utils.physics.softdrop`
