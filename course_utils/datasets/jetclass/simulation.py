@@ -93,7 +93,13 @@ QCD   Hbb   Hcc   Hgg   H4q   Hqql  Zqq   Wqq   Tbqq  Tbl   ten classes
 tt̄ event in eight gives a t̄ jet in the window holding its b and its lepton.)
 A balanced sample costs about 1/49 CPU second per jet: the default full-size
 sample of :mod:`~course_utils.datasets.jetclass` (50,000 jets) takes about
-1,000 CPU seconds, 8 to 9 minutes on two free cores. Tasks of :data:`CHUNK`
+1,020 CPU seconds, plus Pythia's initialisation of the ten classes in each
+worker (about 20 CPU seconds), so about 9 minutes on two free cores (an
+extrapolation). Measured end to end the same day, ``simulate(2000, workers=2)``
+took 177 s of wall time for 66 CPU seconds on the loaded machine: under such a
+load (each worker getting about 40 % of a core) the 50,000 jets would take
+about 25 minutes, which is why ``make data`` should build the cache on a quiet
+machine. Tasks of :data:`CHUNK`
 generated events run one per core
 (:func:`~course_utils.datasets._cache.parallel_map`), each with its own seed
 derived from the user's seed: the sample does not depend on the number of
