@@ -98,8 +98,8 @@ worker (about 20 CPU seconds), so about 9 minutes on two free cores (an
 extrapolation). Measured end to end the same day, ``simulate(2000, workers=2)``
 took 177 s of wall time for 66 CPU seconds on the loaded machine: under such a
 load (each worker getting about 40 % of a core) the 50,000 jets would take
-about 25 minutes, which is why ``make data`` should build the cache on a quiet
-machine. Tasks of :data:`CHUNK`
+about 25 minutes: build the full-size cache on a quiet machine (``make data``
+once the manifest lists it). Tasks of :data:`CHUNK`
 generated events run one per core
 (:func:`~course_utils.datasets._cache.parallel_map`), each with its own seed
 derived from the user's seed: the sample does not depend on the number of
