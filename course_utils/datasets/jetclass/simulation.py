@@ -112,7 +112,7 @@ import json
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,8 @@ import numpy as np
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation
 from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
+from course_utils.datasets.jetclass._detector import PART, Detector, charges, particle_flow
+from course_utils.datasets.jetclass._truth import NEUTRINOS, delta_r, eta_phi, targets
 from course_utils.datasets.jetclass.formats import (
     AUX_BRANCHES,
     CLASSES,
@@ -131,7 +133,6 @@ from course_utils.datasets.jetclass.formats import (
     write,
 )
 from course_utils.physics.nsubjettiness import tau_n
-from course_utils.physics.tracks import impact_parameters
 from course_utils.validation import check_count
 
 __all__ = ["Detector", "PROCESSES", "SPEED", "FILE_NAME", "VERSION", "CHUNK", "MAX_JETS", "pythia_settings",
@@ -154,75 +155,6 @@ _ACCEPTANCE_GUESS = {"QCD": 1.0, "Hbb": 0.45, "Hcc": 0.52, "Hgg": 0.55, "H4q": 0
 #: loaded 2-core machine (module docstring); ``"all"``: a balanced sample of the ten classes.
 SPEED: dict[str, float] = {"QCD": 102, "Hbb": 68, "Hcc": 78, "Hgg": 77, "H4q": 73, "Hqql": 38, "Zqq": 69,
                            "Wqq": 64, "Tbqq": 41, "Tbl": 17, "all": 49}
-
-_NEUTRINOS = (12, 14, 16)
-_RESONANCES = (6, 23, 24, 25)
-_LEPTONS = (11, 13, 15)
-#: The resonance each signal class is made of (absolute PDG id).
-_TARGET = {"Hbb": 25, "Hcc": 25, "Hgg": 25, "H4q": 25, "Hqql": 25, "Zqq": 23, "Wqq": 24, "Tbqq": 6, "Tbl": 6}
-#: Columns of the per-particle matrix of a jet, in this order.
-_PART = tuple(PARTICLE_BRANCHES)
-
-
-@dataclass(frozen=True)
-class Detector:
-    """Generation window, detector model and jet selection (GeV, mm).
-
-    Attributes
-    ----------
-    ecm, mpi
-        √s and multi-parton interactions.
-    pthat_min, pthat_max
-        Window of the hard process's p̂T (all classes).
-    track_eta_max, track_pt_min
-        The tracker's acceptance.
-    calo_eta_max, photon_e_min, neutral_e_min
-        The calorimeters' acceptance and thresholds.
-    track_res_const, track_res_slope
-        σ(pT)/pT = const ⊕ slope·pT.
-    ecal_stoch, ecal_const, hcal_stoch, hcal_const
-        σ(E)/E = stoch/√E ⊕ const of the photons and of the neutral hadrons.
-    d0_res_const, d0_res_slope, dz_res_const, dz_res_slope
-        σ(d0) = const ⊕ slope/pT [mm], same for dz.
-    jet_r, jet_pt_min, jet_pt_max, jet_eta_max, min_particles
-        Anti-kT radius and the jet selection.
-    match_r
-        ΔR within which every decay product must lie.
-    """
-
-    ecm: float = 13_000.0
-    mpi: bool = True
-    pthat_min: float = 450.0
-    pthat_max: float = 1050.0
-    track_eta_max: float = 2.5
-    track_pt_min: float = 0.5
-    calo_eta_max: float = 3.0
-    photon_e_min: float = 0.5
-    neutral_e_min: float = 1.0
-    track_res_const: float = 0.005
-    track_res_slope: float = 1.5e-4
-    ecal_stoch: float = 0.03
-    ecal_const: float = 0.005
-    hcal_stoch: float = 1.0
-    hcal_const: float = 0.05
-    d0_res_const: float = 0.020
-    d0_res_slope: float = 0.100
-    dz_res_const: float = 0.030
-    dz_res_slope: float = 0.150
-    jet_r: float = 0.8
-    jet_pt_min: float = 500.0
-    jet_pt_max: float = 1000.0
-    jet_eta_max: float = 2.0
-    min_particles: int = 4
-    match_r: float = 0.8
-
-    def __post_init__(self) -> None:
-        if not 0 < self.pthat_min < self.pthat_max or not 0 < self.jet_pt_min < self.jet_pt_max:
-            raise ValueError("the p̂T and jet pT windows must be increasing and positive")
-        if min(self.jet_r, self.match_r, self.jet_eta_max, self.ecm) <= 0:
-            raise ValueError("ecm, jet_r, match_r and jet_eta_max must be positive")
-        if self.min_particles < 4:
-            raise ValueError("min_particles must be at least 4 (tau4 needs four axes)")
 
 
 def pythia_settings(process: str, *, detector: Detector | None = None, seed: int = 1) -> list[str]:
@@ -272,127 +204,6 @@ def pythia_settings(process: str, *, detector: Detector | None = None, seed: int
     return [*common, *specific[process]]
 
 
-# --- the detector ---------------------------------------------------------------------------------------------
-
-
-def _charges(ids: np.ndarray, pythia: Any) -> np.ndarray:
-    """Electric charge of each PDG id (Pythia's particle data)."""
-    unique, inverse = np.unique(ids, return_inverse=True)
-    return np.array([pythia.particleData.charge(int(i)) for i in unique], dtype=float)[inverse]
-
-
-def _detector(flat: dict[str, np.ndarray], det: Detector, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The particle-flow candidates of flat final-state particles.
-
-    Returns ``keep`` (bool, which particles become a candidate) and ``cand``,
-    shape (n_kept, 16 + 4): the :data:`_PART` columns then ``(pt, eta, phi, raw index)``.
-    """
-    px, py, pz, e, m = flat["px"], flat["py"], flat["pz"], flat["e"], flat["m"]
-    q, aid = flat["q"], np.abs(flat["id"])
-    pt = np.hypot(px, py)
-    eta = np.arcsinh(pz / np.maximum(pt, 1e-9))
-    track = (q != 0) & (np.abs(eta) < det.track_eta_max) & (pt > det.track_pt_min)
-    calo = (np.abs(eta) < det.calo_eta_max) & ~track
-    em = calo & ((aid == 22) | (aid == 11))
-    had = calo & ~em & (aid != 11) & (aid != 13) & (aid != 22)
-    keep = track | em | had  # before the calorimeters' thresholds, applied to the measured energy below
-    n = int(keep.sum())
-    px, py, pz, e, m, q, aid, pt = (a[keep] for a in (px, py, pz, e, m, q, aid, pt))
-    track, em, had = track[keep], em[keep], had[keep]
-    vx, vy, vz = flat["vx"][keep], flat["vy"][keep], flat["vz"][keep]
-    gauss = rng.standard_normal((n, 3))
-    # tracks: momentum scale, energy from the mass; calorimeters: the whole four-vector scaled
-    s_trk = 1.0 + np.hypot(det.track_res_const, det.track_res_slope * pt) * gauss[:, 0]
-    e_safe = np.maximum(e, 1e-3)
-    s_em = 1.0 + np.hypot(det.ecal_stoch / np.sqrt(e_safe), det.ecal_const) * gauss[:, 0]
-    s_had = 1.0 + np.hypot(det.hcal_stoch / np.sqrt(e_safe), det.hcal_const) * gauss[:, 0]
-    scale = np.maximum(np.where(track, s_trk, np.where(em, s_em, s_had)), 0.05)
-    spx, spy, spz = px * scale, py * scale, pz * scale
-    se = np.where(track, np.sqrt(spx**2 + spy**2 + spz**2 + m**2), e * scale)
-    # impact parameters of the tracks, from where they were produced, then their resolution
-    d0 = np.zeros(n)
-    dz = np.zeros(n)
-    d0err = np.zeros(n)
-    dzerr = np.zeros(n)
-    if track.any():
-        t = np.flatnonzero(track)
-        true_d0, true_dz = impact_parameters(np.stack([vx[t], vy[t], vz[t]], 1), np.stack([px[t], py[t], pz[t]], 1))
-        d0err[t] = np.hypot(det.d0_res_const, det.d0_res_slope / pt[t])
-        dzerr[t] = np.hypot(det.dz_res_const, det.dz_res_slope / pt[t])
-        d0[t] = true_d0 + d0err[t] * gauss[t, 1]
-        dz[t] = true_dz + dzerr[t] * gauss[t, 2]
-    # the calorimeters' thresholds, on the measured energy
-    ok = track | (em & (se > det.photon_e_min)) | (had & (se > det.neutral_e_min))
-    keep[np.flatnonzero(keep)[~ok]] = False
-    spx, spy, spz, se, q, aid, track, em, had, d0, dz, d0err, dzerr = (
-        a[ok] for a in (spx, spy, spz, se, q, aid, track, em, had, d0, dz, d0err, dzerr))
-    n = int(ok.sum())
-    spt = np.hypot(spx, spy)
-    cols = {
-        "part_px": spx, "part_py": spy, "part_pz": spz, "part_energy": se, "part_deta": np.zeros(n),
-        "part_dphi": np.zeros(n), "part_d0val": d0, "part_d0err": d0err, "part_dzval": dz, "part_dzerr": dzerr,
-        "part_charge": np.where(track, q, 0.0),
-        "part_isChargedHadron": (track & (aid != 11) & (aid != 13)).astype(float),
-        "part_isNeutralHadron": had.astype(float), "part_isPhoton": em.astype(float),
-        "part_isElectron": (track & (aid == 11)).astype(float), "part_isMuon": (track & (aid == 13)).astype(float),
-    }
-    cand = np.stack([cols[c] for c in _PART] + [spt, np.arcsinh(spz / np.maximum(spt, 1e-9)),
-                                                np.arctan2(spy, spx), np.flatnonzero(keep).astype(float)], axis=1)
-    return keep, cand
-
-
-# --- truth ----------------------------------------------------------------------------------------------------
-
-
-def _last_copy(j: int, pid: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> int:
-    """Follow Pythia's copies of particle ``j`` (recoils: one daughter, the same id) to the one that decays."""
-    while d1[j] > 0 and d1[j] == d2[j] and pid[d1[j]] == pid[j]:
-        j = d1[j]
-    return j
-
-
-def _products(j: int, pid: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> list[int]:
-    """The partons and leptons at the end of the decay chain of resonance ``j`` (through W, Z, t, H)."""
-    j = _last_copy(j, pid, d1, d2)
-    if d1[j] <= 0:
-        return []
-    out = []
-    for k in range(d1[j], max(d2[j], d1[j]) + 1):
-        if abs(pid[k]) in _RESONANCES:
-            out += _products(k, pid, d1, d2)
-        else:
-            out.append(k)
-    return out
-
-
-def _eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pt = np.hypot(px, py)
-    return np.arcsinh(pz / np.maximum(pt, 1e-9)), np.arctan2(py, px)
-
-
-def _dr(eta1: Any, phi1: Any, eta2: Any, phi2: Any) -> Any:
-    dphi = (np.asarray(phi1) - np.asarray(phi2) + np.pi) % (2 * np.pi) - np.pi
-    return np.hypot(np.asarray(eta1) - np.asarray(eta2), dphi)
-
-
-def _targets(ev: dict[str, np.ndarray], process: str) -> list[tuple[str, int, list[int]]]:
-    """The resonances of one event: ``(class, index of its last copy, indices of its visible products)``."""
-    pid, status, d1, d2 = ev["id"], ev["status"], ev["d1"], ev["d2"]
-    out = []
-    if process == "QCD":
-        return out
-    target = _TARGET[process]
-    for j in np.flatnonzero((np.abs(pid) == target) & (np.abs(status) == 22)):  # the hard process's resonances
-        prods = _products(int(j), pid, d1, d2)
-        visible = [k for k in prods if abs(pid[k]) not in _NEUTRINOS]
-        leptonic = any(abs(pid[k]) in _LEPTONS for k in prods)
-        if target == 6:
-            cls = "Tbl" if leptonic else "Tbqq"
-        else:
-            cls = process
-        out.append((cls, _last_copy(int(j), pid, d1, d2), visible))
-    return out
-
 
 # --- one batch ------------------------------------------------------------------------------------------------
 
@@ -437,11 +248,11 @@ def reconstruct(batch: Any, process: str, det: Detector, rng: np.random.Generato
     vprod = prt.vProd
     for c, f in (("vx", "px"), ("vy", "py"), ("vz", "pz")):
         evt[c] = ak.to_numpy(ak.flatten(ak.fill_none(vprod[f], 0.0)))
-    final = (evt["status"] > 0) & ~np.isin(np.abs(evt["id"]), _NEUTRINOS)
+    final = (evt["status"] > 0) & ~np.isin(np.abs(evt["id"]), NEUTRINOS)
     flat = {k: v[final] for k, v in evt.items()}
-    flat["q"] = _charges(flat["id"], pythia)
+    flat["q"] = charges(flat["id"], pythia)
     event_of = np.repeat(np.arange(n_events), counts_all)[final]
-    keep, cand = _detector(flat, det, rng)
+    keep, cand = particle_flow(flat, det, rng)
     cand_event = event_of[keep]
     cand_counts = np.bincount(cand_event, minlength=n_events)
     cand_start = np.concatenate([[0], np.cumsum(cand_counts)])
@@ -460,7 +271,7 @@ def reconstruct(batch: Any, process: str, det: Detector, rng: np.random.Generato
             continue
         jx, jy, jz, jE = (np.asarray(a[i], dtype=float) for a in (jpx, jpy, jpz, je))
         jpt = np.hypot(jx, jy)
-        jeta, jphi = _eta_phi(jx, jy, jz)
+        jeta, jphi = eta_phi(jx, jy, jz)
         order = np.argsort(-jpt)
         window = [k for k in order if det.jet_pt_min < jpt[k] < det.jet_pt_max and abs(jeta[k]) < det.jet_eta_max
                   and len(index[i][k]) >= det.min_particles]
@@ -468,13 +279,13 @@ def reconstruct(batch: Any, process: str, det: Detector, rng: np.random.Generato
             continue
         sl = slice(start_all[i], start_all[i + 1])
         ev = {k: evt[k][sl] for k in ("id", "status", "d1", "d2", "px", "py", "pz")}
-        peta, pphi = _eta_phi(ev["px"], ev["py"], ev["pz"])
+        peta, pphi = eta_phi(ev["px"], ev["py"], ev["pz"])
         chosen: list[tuple[int, np.ndarray, str]] = []
         if process == "QCD":
             hard = np.flatnonzero(np.abs(ev["status"]) == 23)[:2]  # the two outgoing partons of the 2 -> 2
             for k in window[:2]:
                 if len(hard):
-                    dr = _dr(peta[hard], pphi[hard], jeta[k], jphi[k])
+                    dr = delta_r(peta[hard], pphi[hard], jeta[k], jphi[k])
                     h = hard[np.argmin(dr)]
                     aux = np.array([peta[h], pphi[h], ev["id"][h], np.hypot(ev["px"][h], ev["py"][h]),
                                     float(dr.min() < det.match_r)])
@@ -482,17 +293,17 @@ def reconstruct(batch: Any, process: str, det: Detector, rng: np.random.Generato
                     aux = np.array([0.0, 0.0, 0.0, 0.0, 0.0])
                 chosen.append((k, aux, "QCD"))
         else:
-            targets = _targets(ev, process)
+            found = targets(ev, process)
             used: set[int] = set()
-            for cls, j, prods in targets:
+            for cls, j, prods in found:
                 if cls != process or not prods:
                     continue
                 for k in window:
                     if k in used:
                         continue
-                    inside = _dr(peta[prods], pphi[prods], jeta[k], jphi[k]) < det.match_r
-                    others = [p for c2, j2, p in targets if j2 != j and p]
-                    other_inside = any(np.all(_dr(peta[p], pphi[p], jeta[k], jphi[k]) < det.match_r) for p in others)
+                    inside = delta_r(peta[prods], pphi[prods], jeta[k], jphi[k]) < det.match_r
+                    others = [p for _c2, j2, p in found if j2 != j and p]
+                    other_inside = any(np.all(delta_r(peta[p], pphi[p], jeta[k], jphi[k]) < det.match_r) for p in others)
                     if np.all(inside) and not other_inside:
                         aux = np.array([peta[j], pphi[j], ev["id"][j], np.hypot(ev["px"][j], ev["py"][j]), 1.0])
                         chosen.append((k, aux, cls))
@@ -598,7 +409,7 @@ def _to_data(rows: np.ndarray) -> JetClassData:
     import pandas as pd
 
     counts = np.array([len(r[0]) for r in rows])
-    parts = np.concatenate([r[0] for r in rows]) if len(rows) else np.zeros((0, len(_PART)))
+    parts = np.concatenate([r[0] for r in rows]) if len(rows) else np.zeros((0, len(PART)))
     particles = ak.zip({b: ak.unflatten(parts[:, i].astype(dt), counts) for i, (b, dt)
                         in enumerate(PARTICLE_BRANCHES.items())})
     jets = pd.DataFrame(np.stack([r[1] for r in rows]).astype(np.float32), columns=list(JET_BRANCHES))
