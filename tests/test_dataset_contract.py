@@ -138,6 +138,20 @@ def _calo(folder: Path, n: int, monkeypatch) -> list[Path]:
     return [m.write(data, folder / m.FILES[0].name)]
 
 
+def _jetclass(folder: Path, n: int, monkeypatch) -> list[Path]:
+    m = datasets.jetclass
+    rng = np.random.default_rng(0)
+    rows = 2 * n  # more than asked: load draws a random subset of them
+    counts = rng.integers(1, 6, rows)
+    k = int(counts.sum())
+    particles = ak.zip({b: ak.unflatten(rng.uniform(1, 50, k).astype(dt), counts)
+                        for b, dt in m.formats.PARTICLE_BRANCHES.items()})
+    jets = pd.DataFrame({b: rng.uniform(1, 900, rows).astype(np.float32) for b in m.formats.JET_BRANCHES})
+    aux = pd.DataFrame({b: rng.uniform(0, 1, rows).astype(np.float32) for b in m.formats.AUX_BRANCHES})
+    data = m.JetClassData(particles, jets, np.arange(rows) % len(m.CLASSES), aux)
+    return [m.write(data, folder / m.FILE.name)]
+
+
 # --- how to compare, write and read each dataset's data ---------------------------------------------------------
 
 
@@ -153,7 +167,7 @@ def _same(a: Any, b: Any, atol: float = 0.0) -> bool:
         return len(a) == len(b) and all(_same(x, y, atol) for x, y in zip(a, b))
     if isinstance(a, np.ndarray):
         return a.shape == b.shape and bool(np.mean(np.abs(a.astype(float) - b.astype(float))) <= atol)
-    if hasattr(a, "__dataclass_fields__") or hasattr(a, "_fields"):  # MRIImages, CaloData, EventTables
+    if hasattr(a, "__dataclass_fields__") or hasattr(a, "_fields"):  # MRIImages, CaloData, EventTables, JetClassData
         names = a._fields if hasattr(a, "_fields") else list(a.__dataclass_fields__)
         return all(_same(getattr(a, k), getattr(b, k), atol) if not isinstance(getattr(a, k), (str, tuple))
                    or hasattr(getattr(a, k), "_fields") else getattr(a, k) == getattr(b, k) for k in names)
@@ -207,6 +221,7 @@ CASES: dict[str, Case] = {
     "trackml": Case(_trackml, n=2, n_sim=1, kwargs={"pileup": 0}, round_trip=_write_read_events, pythia=True),
     "lhco": Case(_lhco, n=6, round_trip=_rt("lhco", ".h5"), pythia=True, seeded_subset=True),
     "calo": Case(_calo, n=6, round_trip=_rt("calo", ".hdf5"), seeded_subset=True),
+    "jetclass": Case(_jetclass, n=6, n_sim=10, round_trip=_rt("jetclass", ".root"), pythia=True, seeded_subset=True),
 }
 
 #: French words that must not appear in the provenance and licence strings (they are printed in English).

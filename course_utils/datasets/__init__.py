@@ -15,6 +15,7 @@ brain_mri      Kaggle brain tumour MRI, Nickparvar (data)  procedural images
 trackml        TrackML challenge, Zenodo 4730157 (MC)      Pythia 8 t tbar + pile-up, helix tracker
 lhco           LHC Olympics 2020 R&D features (MC)         Pythia 8 + FastJet dijets and W'
 calo           CaloChallenge 2022 dataset 1 photons (MC)   GFlash-style parametrisation
+jetclass       JetClass, Zenodo 6619768, 10 classes (MC)   Pythia 8 + FastJet, tracks with IP
 =============  ==========================================  ==================================
 
 Sub-packages are imported on first use: ``from course_utils.datasets import magic``.
@@ -37,7 +38,7 @@ from course_utils.datasets._registry import (
 )
 from course_utils.datasets._storage import ReadOnlyDataError
 
-DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri", "trackml", "lhco", "calo")
+DATASETS = ("magic", "cms_dimuon", "quark_gluon", "higgs", "brain_mri", "trackml", "lhco", "calo", "jetclass")
 
 __all__ = ["DATASETS", "SOURCES", "Dataset", "DatasetInfo", "DataUnavailableError", "ReadOnlyDataError", "RemoteFile",
            "cached_simulation", "fetch", "load_with_fallback", "network_available", "registry", *DATASETS]

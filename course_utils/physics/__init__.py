@@ -12,6 +12,10 @@ resonances
     known dimuon resonances (PDG masses from ``particle``) and local excesses (notebook 01).
 calorimeter
     observables of calorimeter showers: energy per layer, centres and widths (notebook 09).
+softdrop
+    the soft-drop groomed jet and its mass (the JetClass simulation, notebook 11).
+tracks
+    track impact parameters from production vertices (the JetClass simulation).
 
 Sub-modules are imported on first use: ``from course_utils.physics import jets``.
 """
