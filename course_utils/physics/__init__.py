@@ -12,6 +12,10 @@ resonances
     known dimuon resonances (PDG masses from ``particle``) and local excesses (notebook 01).
 calorimeter
     observables of calorimeter showers: energy per layer, centres and widths (notebook 09).
+nsubjettiness
+    N-subjettiness tau_N with exclusive kT axes (notebooks 08, 10).
+dijets
+    the two leading anti-kT jets of an event and their LHCO features, with FastJet (notebook 08).
 
 Sub-modules are imported on first use: ``from course_utils.physics import jets``.
 """

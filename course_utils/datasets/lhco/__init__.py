@@ -11,7 +11,8 @@ m_Y = 100 GeV) events, generated with Pythia 8 and the Delphes 3 detector
 simulation, with one anti-kT R = 1 jet of pT > 1.2 TeV. It is **Monte
 Carlo**, not measured data. Layout: :mod:`~course_utils.datasets.lhco.formats`.
 The low-level file of the same record (700 particles per event, about 2 GB)
-is not used by the course.
+is not downloaded by the course, but :func:`load` reads it when given
+(``path=``, below), as it reads the black boxes.
 
 **Checksum.** Zenodo shows an MD5 per file and we found no SHA-256 published
 anywhere we could check, nor could we download the file from this machine to

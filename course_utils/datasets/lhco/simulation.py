@@ -185,8 +185,9 @@ def pythia_settings(process: str, *, detector: Detector | None = None, seed: int
         *common,
         "NewGaugeBoson:ffbar2Wprime = on",                  # q qbar' -> W'
         f"34:m0 = {M_WPRIME:.1f}",                          # W' mass
-        # the W' line shape times the falling parton luminosities has a long off-shell tail at low mass,
-        # where W' -> X Y is closed: keep the W' mass within 3-4 TeV
+        # the W' line shape times the falling parton luminosities has a long off-shell tail at low mass
+        # (W' -> X Y stays open down to m_X + m_Y): a generator choice keeps the W' mass within 3-4 TeV,
+        # so that no time is spent far from the peak
         f"34:mMin = {M_WPRIME - 500:.1f}", f"34:mMax = {M_WPRIME + 500:.1f}",
         # new particles: id:all = name antiname spinType chargeType colType m0 mWidth mMin mMax tau0
         f"{ID_X}:all = X X_bar 1 3 0 {M_X:.1f} 1.0 {M_X - 50:.1f} {M_X + 50:.1f} 0.",   # charge +1 (3/3)
