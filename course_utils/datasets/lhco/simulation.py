@@ -50,6 +50,17 @@ pass the trigger, so 5 ms per kept event) and 2.0 ms (signal, 72 % pass).
 The default sample of :mod:`~course_utils.datasets.lhco` (70,000 QCD and
 7,000 signal events) takes about 6 minutes of CPU, 3 to 4 minutes on two
 free cores. :func:`simulate` reports the numbers of each run in ``details``.
+Raw events
+----------
+:func:`simulate_events` writes the same processes in the published **raw-event**
+layout (:func:`~course_utils.datasets.lhco.formats.write_events`: up to 700
+particles × (pT, η, φ) per event, with or without the label column), so that
+the reader of the published raw files and black boxes
+(:func:`~course_utils.datasets.lhco.formats.read_events`) is tested on events
+whose generator-level features are known: the particles are written as
+generated (no smearing), and the trigger is applied to the jets that the
+reader itself finds in them.
+
 Tasks of :data:`CHUNK` generated events run one per core
 (:func:`~course_utils.datasets._cache.parallel_map`), each with its own seed
 derived from the user's seed: the sample does not depend on the number of
