@@ -209,3 +209,144 @@ def test_small_simulation_is_physical_and_deterministic(data_dir):
     assert 350 < np.median(heavy[sig]) < 600 and 60 < np.median(light[sig]) < 160
     again = simulation.generate({"signal": 10}, seed=5, workers=1)["signal"][0]
     np.testing.assert_allclose(again, df.loc[sig, formats.COLUMNS[:-1]].to_numpy()[:10])
+
+
+# --- the published raw-event layout (700 particles x (pT, eta, phi), key "df") ---------------------------
+
+def random_raw(n: int, seed: int = 0, n_particles: int = 60) -> np.ndarray:
+    """Events of two hard back-to-back sprays of particles plus soft ones, shape (n, n_particles, 3)."""
+    rng = np.random.default_rng(seed)
+    p = np.zeros((n, n_particles, 3))
+    axis_phi = rng.uniform(-np.pi, np.pi, n)
+    for k in range(n_particles):
+        jet = k % 3  # 0, 1: the two jets; 2: soft, anywhere
+        p[:, k, 0] = np.where(jet < 2, rng.exponential(80, n), rng.exponential(2, n))
+        p[:, k, 1] = np.where(jet == 0, 0.5, np.where(jet == 1, -0.5, 0)) + rng.normal(0, 0.2 if jet < 2 else 2, n)
+        p[:, k, 2] = np.mod(axis_phi + np.pi * (jet == 1) + rng.normal(0, 0.2 if jet < 2 else 2, n) + np.pi,
+                            2 * np.pi) - np.pi
+    p[:, 40:] = 0.0  # zero padding after 40 particles
+    return p
+
+
+def test_raw_layout_round_trip(tmp_path):
+    pytest.importorskip("fastjet")
+    from course_utils.physics import dijets
+
+    parts = random_raw(50)
+    labels = np.r_[np.zeros(40), np.ones(10)]
+    path = formats.write_events(parts, tmp_path / "events_anomalydetection_v2.h5", labels=labels)
+    table = pd.read_hdf(path, key="df")              # what everybody does with the published file
+    assert table.shape == (50, 2101) and list(table.columns) == list(range(2101))
+    np.testing.assert_array_equal(table.to_numpy()[:, :180], parts.reshape(50, -1))
+    assert (table.to_numpy()[:, 120:2100] == 0).all()  # the padding
+    np.testing.assert_array_equal(table[2100].to_numpy(), labels)
+    assert formats.layout(path) == "raw"
+    got = formats.read_events(path, chunk=17)        # chunks do not change the result
+    want, kept = dijets.dijet_features(parts[..., 0], parts[..., 1], parts[..., 2])
+    np.testing.assert_allclose(got[formats.COLUMNS[:-1]].to_numpy(), want, rtol=1e-12)
+    np.testing.assert_array_equal(got["label"].to_numpy(), labels[kept])
+    assert got.attrs["dropped"] == int((~kept).sum()) and list(got.columns) == formats.COLUMNS
+    pd.testing.assert_frame_equal(formats.read(path), got)  # read recognises the layout
+    assert len(formats.read(path, n=7)) <= 7
+    # a black box: 2100 columns, no label
+    box = formats.write_events(parts, tmp_path / "events_LHCO2020_BlackBox1.h5")
+    assert pd.read_hdf(box, key="df").shape == (50, 2100) and formats.layout(box) == "raw-unlabelled"
+    unlabelled = formats.read(box)
+    assert unlabelled["label"].isna().all() and not unlabelled.attrs["labelled"]
+    np.testing.assert_allclose(unlabelled[formats.COLUMNS[:-1]], got[formats.COLUMNS[:-1]])
+
+
+def test_raw_layout_more_than_700_particles_keeps_the_hardest(tmp_path):
+    parts = np.zeros((2, 800, 3))
+    parts[:, :, 0] = np.arange(1, 801)[None]
+    path = formats.write_events(parts, tmp_path / "raw.h5", labels=np.zeros(2))
+    table = pd.read_hdf(path, key="df").to_numpy()
+    assert table[0, 0] == 800 and table[0, 3 * 699] == 101
+
+
+def test_raw_layout_faults(tmp_path):
+    with pytest.raises(ValueError, match="shape"):
+        formats.write_events(np.zeros((3, 4)), tmp_path / "x.h5")
+    with pytest.raises(ValueError, match="labels"):
+        formats.write_events(np.ones((3, 4, 3)), tmp_path / "x.h5", labels=[0, 2, 1])
+    pd.DataFrame(np.zeros((3, 2000))).to_hdf(tmp_path / "bad.h5", key="df", mode="w")
+    with pytest.raises(ValueError, match="2000 columns"):
+        formats.read(tmp_path / "bad.h5")
+    bad = np.zeros((2, 2101))
+    bad[:, 2100] = 3
+    pd.DataFrame(bad).to_hdf(tmp_path / "bad_label.h5", key="df", mode="w")
+    with pytest.raises(ValueError, match="0 or 1"):
+        formats.read_events(tmp_path / "bad_label.h5")
+    with pytest.raises(FileNotFoundError):
+        formats.read_events(tmp_path / "missing.h5")
+
+
+@pytest.mark.slow
+def test_features_from_raw_events_match_the_simulation(tmp_path):
+    """The reader's features on the raw layout = the simulation's own reconstruction without smearing."""
+    pytest.importorskip("pythia8mc")
+    from course_utils.datasets import _pythia
+    from course_utils.datasets.lhco import simulation
+
+    # no smearing, no trigger: both keep every event with two jets, in the same order
+    det = simulation.Detector(jet_stoch=0.0, jet_const=0.0, mass_res=0.0, trigger_pt=1.0, jet_eta_max=10.0)
+    for process in ("signal", "background"):
+        pythia = _pythia.cached(simulation.pythia_settings(process, detector=det, seed=11), what=process)
+        pythia.rndm.init(12)
+        batch = pythia.nextBatch(150)
+        direct = simulation.reconstruct(batch, det, np.random.default_rng(0))
+        raw = simulation.raw_particles(batch, det)
+        path = formats.write_events(raw, tmp_path / f"{process}.h5", labels=np.zeros(len(raw)))
+        got = formats.read_events(path)[formats.COLUMNS[:-1]].to_numpy()
+        assert got.shape == direct.shape and len(got) > 100
+        # the raw layout makes particles massless (rapidity = pseudo-rapidity): in most events the
+        # momenta agree to 0.2 %, masses to a few GeV; a soft particle at a jet's edge may change jets
+        close = np.isclose(got[:, [0, 1, 2, 7, 8, 9]], direct[:, [0, 1, 2, 7, 8, 9]], rtol=2e-3, atol=1.0)
+        assert close.all(axis=1).mean() > 0.9
+        # massless particles make lighter jets: measured -1.5 % (signal) and -4 % (QCD) at the median
+        rel = (got[:, [3, 10]] - direct[:, [3, 10]]) / direct[:, [3, 10]]
+        assert -0.07 < np.median(rel) <= 0 and np.quantile(rel, 0.95) < 0.01
+        t21 = lambda f: f[:, [5, 12]] / f[:, [4, 11]]  # noqa: E731
+        assert np.median(np.abs(t21(got) - t21(direct))) < 0.01
+        if process == "signal":  # the published signal: mjj near 3.5 TeV, heavier jet near 500 GeV
+            trig = np.hypot(got[:, 0], got[:, 1]) > 1200
+            e = lambda f, k: np.sqrt((f[:, k:k + 3] ** 2).sum(1) + f[:, k + 3] ** 2)  # noqa: E731
+            p = got[:, 0:3] + got[:, 7:10]
+            mjj = np.sqrt((e(got, 0) + e(got, 7)) ** 2 - (p**2).sum(1))
+            assert 3200 < np.median(mjj[trig]) < 3700
+            assert 420 < np.median(np.maximum(got[trig, 3], got[trig, 10])) < 540
+
+
+@pytest.mark.slow
+def test_simulate_events_writes_the_raw_layout(data_dir):
+    pytest.importorskip("pythia8mc")
+    from course_utils.datasets.lhco import simulation
+
+    ds = simulation.simulate_events(30, n_signal=10, seed=4, workers=1)
+    assert formats.layout(ds.path) == "raw" and pd.read_hdf(ds.path, key="df").shape[1] == 2101
+    df = ds.data
+    assert (df["label"] == 0).sum() >= 29 and (df["label"] == 1).sum() >= 9  # an event may lack two jets
+    assert (np.hypot(df["pxj1"], df["pyj1"]) > 1200).all()
+    box = simulation.simulate_events(20, n_signal=5, seed=4, workers=1, labels=False)
+    assert formats.layout(box.path) == "raw-unlabelled" and box.data["label"].isna().all()
+
+
+def test_load_any_file_raw_and_black_box(data_dir, tmp_path, monkeypatch):
+    pytest.importorskip("fastjet")
+    parts = random_raw(60, seed=3)
+    labels = np.r_[np.zeros(50), np.ones(10)]
+    rd = formats.write_events(parts, tmp_path / "events_anomalydetection_v2.h5", labels=labels)
+    ds = lhco.load(path=rd, verbose=False)
+    want = formats.read(rd)
+    assert ds.source == "real" and ds.details["labelled"] and ds.details["layout"] == "raw"
+    assert len(ds.data) == len(want) and ds.data["label"].sum() == want["label"].sum()
+    assert list((data_dir / "real" / "lhco" / "derived").glob("*.features.h5")), "features cached"
+    box = formats.write_events(parts, tmp_path / "events_LHCO2020_BlackBox1.h5")
+    monkeypatch.setenv(lhco.ENV_FILE, str(box))
+    ds = lhco.load(n=20, verbose=False)
+    assert len(ds.data) == 20 and ds.data["label"].isna().all() and not ds.details["labelled"]
+    with pytest.raises(ValueError, match="simulated"):
+        lhco.load("simulated")
+    monkeypatch.setenv(lhco.ENV_FILE, str(tmp_path / "nothing.h5"))
+    with pytest.raises(FileNotFoundError, match="COURSE_LHCO_FILE"):
+        lhco.load()

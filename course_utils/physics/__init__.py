@@ -16,6 +16,10 @@ softdrop
     the soft-drop groomed jet and its mass (the JetClass simulation, notebook 11).
 tracks
     track impact parameters from production vertices (the JetClass simulation).
+nsubjettiness
+    N-subjettiness tau_N with exclusive kT axes (notebooks 08, 10).
+dijets
+    the two leading anti-kT jets of an event and their LHCO features, with FastJet (notebook 08).
 
 Sub-modules are imported on first use: ``from course_utils.physics import jets``.
 """

@@ -11,7 +11,8 @@ m_Y = 100 GeV) events, generated with Pythia 8 and the Delphes 3 detector
 simulation, with one anti-kT R = 1 jet of pT > 1.2 TeV. It is **Monte
 Carlo**, not measured data. Layout: :mod:`~course_utils.datasets.lhco.formats`.
 The low-level file of the same record (700 particles per event, about 2 GB)
-is not used by the course.
+is not downloaded by the course, but :func:`load` reads it when given
+(``path=``, below), as it reads the black boxes.
 
 **Checksum.** Zenodo shows an MD5 per file and we found no SHA-256 published
 anywhere we could check, nor could we download the file from this machine to
@@ -27,6 +28,17 @@ a simple detector smearing and N-subjettiness from exclusive kT axes
 (:mod:`~course_utils.datasets.lhco.simulation`), written in exactly the
 published layout.
 
+Any LHCO file
+-------------
+``load(path=...)`` (or the environment variable ``COURSE_LHCO_FILE``) reads
+any file of the LHCO: the features file, the raw R&D file
+(``events_anomalydetection_v2.h5``, with labels) or a black box
+(``events_LHCO2020_BlackBox1.h5``, no label). A raw file's features are
+computed with the course's FastJet code (:func:`formats.read_events`; about
+1 ms of CPU per event) and cached beside the other data
+(``<data>/real/lhco/derived/``). A black box has no label: ``label`` is NaN
+and ``details["labelled"]`` is ``False``.
+
 Examples
 --------
 >>> from course_utils.datasets import lhco
@@ -37,6 +49,7 @@ Examples
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -54,7 +67,10 @@ from course_utils.datasets.lhco.formats import COLUMNS, read, write
 from course_utils.validation import check_count, check_number
 
 __all__ = ["INFO", "FILE", "COLUMNS", "N_BACKGROUND", "N_SIGNAL", "SIM_BACKGROUND", "SIM_SIGNAL",
-           "load", "read", "write", "inject"]
+           "ENV_FILE", "load", "read", "write", "inject"]
+
+#: Environment variable naming an LHCO file (features, raw R&D or black box) for :func:`load`.
+ENV_FILE = "COURSE_LHCO_FILE"
 
 #: Events of each class in the published file.
 N_BACKGROUND, N_SIGNAL = 1_000_000, 100_000
@@ -155,13 +171,64 @@ def _load_real(n: int | None, signal_fraction: float | None, seed: int, verbose:
 
 
 def _details(df: pd.DataFrame, signal_fraction: float | None) -> dict:
+    if df["label"].isna().all():
+        return {"n_events": len(df), "labelled": False, "signal_fraction": None}
     n_sig = int((df["label"] == 1).sum())
-    return {"n_background": len(df) - n_sig, "n_signal": n_sig, "signal_fraction": signal_fraction}
+    return {"n_background": len(df) - n_sig, "n_signal": n_sig, "signal_fraction": signal_fraction,
+            "labelled": True}
+
+
+def _features_of(path: Path, n_rows: int | None, verbose: bool) -> pd.DataFrame:
+    """The features of any LHCO file; those of a raw file are computed once and cached."""
+    kind = formats.layout(path)
+    if kind == "features":
+        return formats.read(path)
+    from course_utils import config
+
+    stat = path.stat()
+    tag = "all" if n_rows is None else f"first{n_rows}"
+    cache = (config.data_dir() / "real" / "lhco" / "derived"
+             / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}-{tag}.features.h5")
+    if cache.is_file():
+        return pd.read_hdf(cache, key=formats.KEY)
+    if verbose:
+        print(f"[lhco] {path.name}: raw events ({kind}); jets and N-subjettiness computed with FastJet "
+              f"(anti-kT R = 1), {'every event' if n_rows is None else f'the first {n_rows:,} events'}")
+    df = formats.read_events(path, n=n_rows, progress=verbose)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    pd.DataFrame(df).to_hdf(tmp, key=formats.KEY, mode="w", format="fixed")
+    tmp.replace(cache)
+    return df
+
+
+def _load_file(path: Path, n: int | None, signal_fraction: float | None, seed: int, verbose: bool) -> Dataset:
+    """Any LHCO file given by the user: features, raw R&D (labelled) or a black box (unlabelled)."""
+    kind = formats.layout(path)
+    # raw files take ~1 ms per event: with n given, read a margin over n events (the published raw
+    # files are shuffled), and every event when that is not enough signal
+    n_rows = None if n is None or kind == "features" else int(n * 1.25) + 100
+    df = _features_of(path, n_rows, verbose)
+    labelled = not df["label"].isna().any()
+    if not labelled:
+        rows = np.random.default_rng(seed).permutation(len(df))[: len(df) if n is None else n]
+        out = df.iloc[rows].reset_index(drop=True)
+    else:
+        n_bkg_src, n_sig_src = int((df["label"] == 0).sum()), int((df["label"] == 1).sum())
+        want = _split(n, signal_fraction, n_bkg_src, n_sig_src)
+        if n_rows is not None and (want[0] > n_bkg_src or want[1] > n_sig_src):
+            df = _features_of(path, None, verbose)
+            n_bkg_src, n_sig_src = int((df["label"] == 0).sum()), int((df["label"] == 1).sum())
+            want = _split(n, signal_fraction, n_bkg_src, n_sig_src)
+        out = _choose(df, *want, seed)
+    provenance = f"LHCO file {path.name} ({kind} layout{'' if labelled else ', no label: a black box'})"
+    return Dataset(out, "real", INFO.name, provenance, INFO.licence, path,
+                   {**_details(out, signal_fraction if labelled else None), "layout": kind})
 
 
 def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
          verbose: bool = True, data_home: str | os.PathLike[str] | None = None,
-         signal_fraction: float | None = None) -> Dataset:
+         signal_fraction: float | None = None, path: str | os.PathLike[str] | None = None) -> Dataset:
     """LHCO R&D events (published or simulated), with a chosen amount of signal.
 
     Parameters
@@ -187,6 +254,12 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
         Signal events per background event (``None``: the source's own share,
         about one per ten background events; with ``n=None``, every signal
         event of the source).
+    path
+        Any LHCO file to read instead (module docstring): the features file, the
+        raw R&D file or a black box; default: the environment variable
+        :data:`ENV_FILE` if set. ``source`` must then be ``"auto"`` or ``"real"``.
+        A black box has no label: ``n`` events are drawn at random, and
+        ``signal_fraction`` is ignored.
 
     Returns
     -------
@@ -195,6 +268,18 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
     """
     n = check_count(n, "n", allow_none=True)
     check_number(signal_fraction, "signal_fraction", min_value=0, allow_none=True)
+    path = path if path is not None else (os.environ.get(ENV_FILE) or None)
+    if path is not None:
+        if source == "simulated":
+            raise ValueError(f"source='simulated' with a file to read ({path}): use source='auto' or 'real', "
+                             f"or unset {ENV_FILE}")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise FileNotFoundError(f"no LHCO file at {file} (given by path= or {ENV_FILE})")
+        ds = _load_file(file, n, signal_fraction, seed, verbose)
+        if verbose:
+            print(f"[lhco] {ds.provenance}; {len(ds.data):,} events")
+        return ds
 
     def simulated() -> Dataset:
         from course_utils.datasets.lhco import simulation

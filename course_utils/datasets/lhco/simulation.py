@@ -50,6 +50,17 @@ pass the trigger, so 5 ms per kept event) and 2.0 ms (signal, 72 % pass).
 The default sample of :mod:`~course_utils.datasets.lhco` (70,000 QCD and
 7,000 signal events) takes about 6 minutes of CPU, 3 to 4 minutes on two
 free cores. :func:`simulate` reports the numbers of each run in ``details``.
+Raw events
+----------
+:func:`simulate_events` writes the same processes in the published **raw-event**
+layout (:func:`~course_utils.datasets.lhco.formats.write_events`: up to 700
+particles × (pT, η, φ) per event, with or without the label column), so that
+the reader of the published raw files and black boxes
+(:func:`~course_utils.datasets.lhco.formats.read_events`) is tested on events
+whose generator-level features are known: the particles are written as
+generated (no smearing), and the trigger is applied to the jets that the
+reader itself finds in them.
+
 Tasks of :data:`CHUNK` generated events run one per core
 (:func:`~course_utils.datasets._cache.parallel_map`), each with its own seed
 derived from the user's seed: the sample does not depend on the number of
@@ -60,7 +71,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -71,12 +81,21 @@ import pandas as pd
 from course_utils.datasets import _pythia
 from course_utils.datasets._cache import cached_simulation
 from course_utils.datasets._registry import SIMULATION_LICENCE, Dataset
-from course_utils.datasets.lhco.formats import COLUMNS, read, write
-from course_utils.physics.nsubjettiness import tau_n
+from course_utils.datasets.lhco.formats import (
+    COLUMNS,
+    RAW_COLUMNS,
+    RAW_PARTICLES,
+    read,
+    read_events,
+    write,
+    write_events,
+)
+from course_utils.physics.dijets import dijet_features, leading_jets, subjettiness
 from course_utils.validation import check_count
 
 __all__ = ["PROCESSES", "M_WPRIME", "M_X", "M_Y", "Detector", "pythia_settings", "generate_chunk", "generate",
-           "simulate", "FILE_NAME", "VERSION", "CHUNK"]
+           "simulate", "FILE_NAME", "VERSION", "CHUNK", "raw_particles", "generate_raw_chunk", "simulate_events",
+           "RAW_FILE_NAME"]
 
 #: The two processes and their labels in the file.
 PROCESSES = {"background": 0, "signal": 1}
@@ -86,6 +105,8 @@ M_WPRIME, M_X, M_Y = 3500.0, 500.0, 100.0
 ID_X, ID_Y = 9000001, 9000002
 #: Name of the file in the cache folder (the published file's name, suffixed).
 FILE_NAME = "events_anomalydetection_simulated.features.h5"
+#: Name of the raw-event file in the cache folder (:func:`simulate_events`).
+RAW_FILE_NAME = "events_anomalydetection_simulated.h5"
 #: Bump when the generator's output changes.
 VERSION = "1"
 #: Generated events per task.
@@ -175,8 +196,9 @@ def pythia_settings(process: str, *, detector: Detector | None = None, seed: int
         *common,
         "NewGaugeBoson:ffbar2Wprime = on",                  # q qbar' -> W'
         f"34:m0 = {M_WPRIME:.1f}",                          # W' mass
-        # the W' line shape times the falling parton luminosities has a long off-shell tail at low mass,
-        # where W' -> X Y is closed: keep the W' mass within 3-4 TeV
+        # the W' line shape times the falling parton luminosities has a long off-shell tail at low mass
+        # (W' -> X Y stays open down to m_X + m_Y): a generator choice keeps the W' mass within 3-4 TeV,
+        # so that no time is spent far from the peak
         f"34:mMin = {M_WPRIME - 500:.1f}", f"34:mMax = {M_WPRIME + 500:.1f}",
         # new particles: id:all = name antiname spinType chargeType colType m0 mWidth mMin mMax tau0
         f"{ID_X}:all = X X_bar 1 3 0 {M_X:.1f} 1.0 {M_X - 50:.1f} {M_X + 50:.1f} 0.",   # charge +1 (3/3)
@@ -187,6 +209,25 @@ def pythia_settings(process: str, *, detector: Detector | None = None, seed: int
         "34:onMode = off",                                  # switch off every W' decay...
         f"34:addChannel = 1 1.0 100 {ID_X} {ID_Y}",           # ...and add W'+ -> X+ Y
     ]
+
+
+def visible_particles(batch: Any, det: Detector) -> Any:
+    """The particles that enter the jets: final state, no neutrinos, |η| < ``det.eta_calo``.
+
+    Returns
+    -------
+    awkward.Array
+        One list per event of records ``px, py, pz, E`` [GeV].
+    """
+    import awkward as ak
+
+    prt = batch["prt"]
+    aid = abs(prt.id)
+    px, py, pz, e = prt.p.px, prt.p.py, prt.p.pz, prt.p.e
+    pt = np.hypot(px, py)
+    eta = np.arcsinh(pz / np.maximum(pt, 1e-9))
+    visible = (prt.status > 0) & (aid != 12) & (aid != 14) & (aid != 16) & (abs(eta) < det.eta_calo)
+    return ak.zip({"px": px[visible], "py": py[visible], "pz": pz[visible], "E": e[visible]})
 
 
 def reconstruct(batch: Any, det: Detector, rng: np.random.Generator) -> np.ndarray:
@@ -209,27 +250,8 @@ def reconstruct(batch: Any, det: Detector, rng: np.random.Generator) -> np.ndarr
     """
     import awkward as ak
 
-    from course_utils._optional import require
-
-    fastjet = require("fastjet", why="the LHCO simulation's jets (FastJet)")
-    prt = batch["prt"]
-    aid = abs(prt.id)
-    px, py, pz, e = prt.p.px, prt.p.py, prt.p.pz, prt.p.e
-    pt = np.hypot(px, py)
-    eta = np.arcsinh(pz / np.maximum(pt, 1e-9))
-    visible = (prt.status > 0) & (aid != 12) & (aid != 14) & (aid != 16) & (abs(eta) < det.eta_calo)
-    events = ak.zip({"px": px[visible], "py": py[visible], "pz": pz[visible], "E": e[visible]})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cs = fastjet.ClusterSequence(events, fastjet.JetDefinition(fastjet.antikt_algorithm, det.jet_r))
-        jets = cs.inclusive_jets(min_pt=50.0)
-        cons = cs.constituents(min_pt=50.0)
-    jpt = np.hypot(jets.px, jets.py)
-    order = ak.argsort(jpt, axis=1, ascending=False)
-    jets, cons = jets[order][:, :2], cons[order][:, :2]
-    two = ak.to_numpy(ak.num(jets)) == 2
-    jets, cons = jets[two], cons[two]
-    j = np.stack([ak.to_numpy(jets[c]) for c in ("px", "py", "pz", "E")], axis=-1)  # (n, 2, 4)
+    events = visible_particles(batch, det)
+    j, cons, _ = leading_jets(events, r=det.jet_r, min_pt=50.0, min_constituents=0)  # (n, 2, 4)
     # smearing: energy scale of the whole four-vector, then the mass alone
     sigma = np.hypot(det.jet_stoch / np.sqrt(np.maximum(j[..., 3], 1.0)), det.jet_const)
     j = j * np.maximum(1.0 + sigma * rng.standard_normal(sigma.shape), 0.05)[..., None]
@@ -240,24 +262,12 @@ def reconstruct(batch: Any, det: Detector, rng: np.random.Generator) -> np.ndarr
     swap = pt_s[:, 1] > pt_s[:, 0]
     j[swap], m[swap], pt_s[swap] = j[swap][:, ::-1], m[swap][:, ::-1], pt_s[swap][:, ::-1]
     eta_lead = np.arcsinh(j[:, 0, 2] / np.maximum(pt_s[:, 0], 1e-9))
-    ncon = ak.to_numpy(ak.num(cons, axis=2))
+    ncon = ak.to_numpy(ak.num(cons, axis=2)).reshape(-1, 2)
     keep = (pt_s[:, 0] > det.trigger_pt) & (np.abs(eta_lead) < det.jet_eta_max) & (ncon.min(axis=1) >= 3)
     if not keep.any():
         return np.empty((0, len(COLUMNS) - 1))
-    cons = cons[keep]
+    tau = subjettiness(cons[keep], r0=det.jet_r)  # (n, jet, N), unsmeared order
     swap_k = swap[keep]
-    flat_jets = ak.flatten(cons, axis=1)  # (2n, m): jet 1 and 2 of each event, unsmeared order
-    counts = ak.to_numpy(ak.num(flat_jets))
-    c4 = np.stack([ak.to_numpy(ak.flatten(flat_jets[c])) for c in ("px", "py", "pz", "E")], axis=1)
-    taus = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kt = fastjet.ClusterSequence(flat_jets, fastjet.JetDefinition(fastjet.kt_algorithm, 10.0))
-        for n_axes in (1, 2, 3):
-            ex = kt.exclusive_jets(n_jets=n_axes)
-            axes = np.stack([ak.to_numpy(ak.flatten(ex[c])) for c in ("px", "py", "pz", "E")], axis=1)
-            taus.append(tau_n(c4, axes.reshape(len(counts), n_axes, 4), counts, r0=det.jet_r))
-    tau = np.stack(taus, axis=1).reshape(-1, 2, 3)  # (n, jet, N)
     tau[swap_k] = tau[swap_k][:, ::-1]
     jk, mk = j[keep], m[keep]
     cols = []
@@ -376,3 +386,115 @@ def simulate(n: int, *, seed: int = 42, n_signal: int | None = None, detector: D
                   f"and W′(3.5 TeV) → X(500) Y(100) → 4q, anti-kT R = {det.jet_r:g}, MPI "
                   f"{'on' if det.mpi else 'off'}, seed {seed}")
     return Dataset(df, "simulated", "lhco", provenance, SIMULATION_LICENCE, path, details)
+
+
+def raw_particles(batch: Any, det: Detector) -> np.ndarray:
+    """The events of a batch that pass the trigger, in the published raw layout.
+
+    The particles of :func:`visible_particles`, as (pT, η, φ) sorted by
+    decreasing pT, the first :data:`~course_utils.datasets.lhco.formats.RAW_PARTICLES`
+    kept, zero-padded. No detector smearing: the published raw files hold
+    Delphes' reconstructed particles; ours are the generator's. The trigger
+    (leading jet pT > ``det.trigger_pt``, |η| < ``det.jet_eta_max``, two jets
+    of three constituents or more) is applied to the jets that
+    :func:`~course_utils.physics.dijets.dijet_features` finds in these very
+    particles, so that reading the file back keeps every event.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_kept, RAW_PARTICLES, 3)
+    """
+    import awkward as ak
+
+    events = visible_particles(batch, det)
+    px, py, pz = (ak.to_numpy(ak.flatten(events[c])) for c in ("px", "py", "pz"))
+    counts = ak.to_numpy(ak.num(events))
+    pt = np.hypot(px, py)
+    eta = np.arcsinh(pz / np.maximum(pt, 1e-9))
+    phi = np.arctan2(py, px)
+    event = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((-pt, event))  # by event, then by decreasing pT
+    rank = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+    out = np.zeros((len(counts), max(int(counts.max(initial=0)), 1), 3))
+    out[event[order], rank] = np.stack([pt, eta, phi], axis=1)[order]
+    out = out[:, :RAW_PARTICLES]
+    feats, kept = dijet_features(out[..., 0], out[..., 1], out[..., 2], r=det.jet_r)
+    pt1 = np.hypot(feats[:, 0], feats[:, 1])
+    eta1 = np.arcsinh(feats[:, 2] / np.maximum(pt1, 1e-9))
+    trig = np.zeros(len(out), bool)
+    trig[np.flatnonzero(kept)] = (pt1 > det.trigger_pt) & (np.abs(eta1) < det.jet_eta_max)
+    padded = np.zeros((int(trig.sum()), RAW_PARTICLES, 3))
+    padded[:, : out.shape[1]] = out[trig]
+    return padded
+
+
+def generate_raw_chunk(args: tuple[str, int, int, int, dict[str, Any]]) -> tuple[np.ndarray, int, float]:
+    """One task of :func:`simulate_events`: ``n`` generated events, the triggered ones in the raw layout.
+
+    Returns
+    -------
+    rows : numpy.ndarray, shape (n_kept, RAW_COLUMNS)
+    n : int
+    cpu_s : float
+    """
+    process, init_seed, task_seed, n, fields = args
+    det = Detector(**fields)
+    t0 = time.process_time()
+    pythia = _pythia.cached(pythia_settings(process, detector=det, seed=init_seed), what=f"the {process} process")
+    pythia.rndm.init(task_seed)
+    rows = raw_particles(pythia.nextBatch(n), det).reshape(-1, RAW_COLUMNS)
+    return rows, n, time.process_time() - t0
+
+
+def simulate_events(n: int, *, seed: int = 42, n_signal: int | None = None, detector: Detector | None = None,
+                    workers: int | None = None, labels: bool = True) -> Dataset:
+    """A simulated **raw-event** file (the published R&D layout), generated once and cached.
+
+    Parameters
+    ----------
+    n, seed, n_signal, detector, workers
+        As in :func:`simulate` (the detector's smearing is not used: the
+        particles are written as generated).
+    labels
+        Write the label column (the R&D layout, 2101 columns); ``False``
+        writes a black box (2100 columns, background and signal mixed).
+
+    Returns
+    -------
+    Dataset
+        ``.path``: the raw file; ``.data``: its features, computed by
+        :func:`~course_utils.datasets.lhco.formats.read_events`.
+    """
+    n = check_count(n, "n", max_value=MAX_EVENTS)
+    n_sig = check_count(n // 10 if n_signal is None else n_signal, "n_signal", min_value=0, max_value=MAX_EVENTS)
+    det = detector or Detector()
+    fields = asdict(det)
+    params = {"layout": "raw", "n": int(n), "n_signal": int(n_sig), "seed": seed, "detector": fields,
+              "labels": bool(labels)}
+
+    def make_task(process: str, k: int) -> tuple[str, int, int, int, dict[str, Any]]:
+        pid = PROCESSES[process]
+        return process, _pythia.seed(seed, pid, 0), _pythia.seed(seed, pid, k), CHUNK, fields
+
+    def make(folder: Path) -> None:
+        wanted = {"background": int(n), **({"signal": int(n_sig)} if n_sig else {})}
+        result = _pythia.generate_selected(wanted, processes=PROCESSES, max_events=MAX_EVENTS,
+                                           task=generate_raw_chunk, make_task=make_task, chunk=CHUNK,
+                                           acceptance_guess=_ACCEPTANCE_GUESS, margin=1.03,
+                                           desc="simulation LHCO, événements bruts", workers=workers)
+        rows = np.concatenate([result[p][0] for p in wanted])
+        lab = np.concatenate([np.full(len(result[p][0]), float(PROCESSES[p])) for p in wanted])
+        if not labels:  # a black box: the classes mixed, no label
+            rows = rows[np.random.default_rng(seed).permutation(len(rows))]
+        write_events(rows.reshape(len(rows), RAW_PARTICLES, 3), folder / RAW_FILE_NAME,
+                     labels=lab if labels else None)
+        (folder / "stats.json").write_text(json.dumps({p: result[p][1] for p in result}, indent=2))
+
+    folder = cached_simulation("lhco", params, make, version=VERSION)
+    path = folder / RAW_FILE_NAME
+    df = read_events(path)
+    stats = json.loads((folder / "stats.json").read_text())
+    provenance = (f"course simulation, raw events: Pythia 8, √s = 13 TeV, QCD dijets (p̂T > {det.pthat_min:.0f} GeV) "
+                  f"and W′(3.5 TeV) → X(500) Y(100) → 4q, generator-level particles, seed {seed}")
+    return Dataset(df, "simulated", "lhco", provenance, SIMULATION_LICENCE, path,
+                   {"layout": "raw", "labelled": bool(labels), "seed": seed, **stats})
