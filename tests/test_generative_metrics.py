@@ -61,8 +61,35 @@ def test_classifier_auc_separates_only_different_samples():
     res = cm.classifier_auc(a, c, seed=1)
     assert res["auc"] > 0.8
     assert len(res["y_true"]) == len(res["y_score"]) == 1200
+    assert res["converged"] and res["epochs"] < 300                  # stopped by early stopping
+
+
+def test_classifier_auc_reports_an_epoch_limit():
+    rng = np.random.default_rng(4)
+    a, c = rng.normal(size=(600, 4)), rng.normal(size=(600, 4))
+    c[:, 0] += 1.0
+    res = cm.classifier_auc(a, c, seed=0, max_iter=2)
+    assert not res["converged"] and res["epochs"] == 2
     with pytest.raises(ValueError, match="features"):
         cm.classifier_auc(a, c[:, :3])
+
+
+def test_batched_distance_by_hand():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(100, 2)), rng.normal(1.0, 1.0, size=(103, 2))
+    values = cm.batched_distance(cm.frechet_distance, x, y, n_batches=4, seed=3)
+    # the same batches by hand: one shuffle of each sample, truncated to 4 equal batches
+    g = np.random.default_rng(3)
+    px, py = g.permutation(100)[:100], g.permutation(103)[:100]
+    expected = [cm.frechet_distance(x[i], y[j])
+                for i, j in zip(np.array_split(px, 4), np.array_split(py, 4))]
+    np.testing.assert_allclose(values, expected)
+    same = cm.batched_distance(cm.frechet_distance, x, rng.normal(size=(100, 2)), n_batches=4)
+    assert same.mean() < values.mean()
+    with pytest.raises(ValueError, match="fewer than 2 rows"):
+        cm.batched_distance(cm.frechet_distance, x[:5], y, n_batches=4)
+    with pytest.raises(ValueError, match="callable"):
+        cm.batched_distance(None, x, y)
 
 
 def test_showers_per_second():

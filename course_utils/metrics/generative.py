@@ -6,8 +6,11 @@
 * :func:`frechet_distance` and :func:`kernel_distance`: the Fréchet and kernel
   physics distances (FPD, KPD) of Kansal et al. (arXiv:2211.10295), computed
   here with NumPy/SciPy;
+* :func:`batched_distance`: any of these distances on disjoint batches, so that
+  it comes with its spread;
 * :func:`classifier_auc`: the classifier test, a neural network trained to
-  separate generated from reference showers (AUC 0.5: indistinguishable);
+  separate generated from reference showers (AUC 0.5: indistinguishable), to
+  convergence (early stopping on a held-out tenth of its training showers);
 * :func:`showers_per_second`: generation speed.
 
 The notebook writes each of these once in cells before using them here.
@@ -25,7 +28,7 @@ import pandas as pd
 from course_utils.validation import check_count
 
 __all__ = ["wasserstein_distances", "separation_power", "frechet_distance",
-           "kernel_distance", "classifier_auc", "showers_per_second"]
+           "kernel_distance", "batched_distance", "classifier_auc", "showers_per_second"]
 
 
 def _frames(reference: pd.DataFrame, generated: pd.DataFrame) -> list[str]:
@@ -140,33 +143,92 @@ def kernel_distance(x: Any, y: Any, *, degree: int = 3) -> float:
                  - 2.0 * kxy.mean())
 
 
-def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tuple[int, ...] = (64, 64),
-                   test_size: float = 0.4, max_iter: int = 40) -> dict[str, Any]:
+def batched_distance(distance: Callable[[Any, Any], float], reference: Any, generated: Any, *,
+                     n_batches: int = 5, seed: int = 0) -> np.ndarray:
+    """A distance computed on ``n_batches`` disjoint batches of both samples, one value per batch.
+
+    The FPD and KPD of one pair of samples carry no error bar; split both samples into
+    batches (after a shuffle), compute the distance on each pair of batches, and report
+    the mean and the standard error ``std / sqrt(n_batches)`` of these values, as
+    Kansal et al. (arXiv:2211.10295) do. Smaller batches bias the FPD upwards: compare
+    distances only at the same batch size.
+
+    Parameters
+    ----------
+    distance : callable
+        ``distance(x, y) -> float``, e.g. :func:`frechet_distance`.
+    reference, generated : array, shape (N, d) and (M, d)
+        Both samples (standardised features); each batch holds ``N // n_batches`` and
+        ``M // n_batches`` rows (at least 2).
+    n_batches : int
+        Number of batches (at least 2).
+    seed : int
+        Seed of the shuffle.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_batches,)
+        The distance on each batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> values = batched_distance(frechet_distance, rng.normal(size=(1000, 2)),
+    ...                           rng.normal(size=(1000, 2)), n_batches=4)
+    >>> values.shape
+    (4,)
+    """
+    if not callable(distance):
+        raise ValueError(f"distance must be a callable distance(x, y), got {type(distance).__name__}")
+    a, b = _matrix(reference, "reference"), _matrix(generated, "generated")
+    n_batches = check_count(n_batches, "n_batches", min_value=2)
+    if min(len(a), len(b)) // n_batches < 2:
+        raise ValueError(f"{n_batches} batches of {len(a)} and {len(b)} rows leave fewer than 2 rows "
+                         "per batch: use fewer batches")
+    rng = np.random.default_rng(seed)
+    pa = np.array_split(rng.permutation(len(a))[:len(a) // n_batches * n_batches], n_batches)
+    pb = np.array_split(rng.permutation(len(b))[:len(b) // n_batches * n_batches], n_batches)
+    return np.array([float(distance(a[i], b[j])) for i, j in zip(pa, pb)])
+
+
+def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tuple[int, ...] = (128, 128),
+                   test_size: float = 0.4, max_iter: int = 300, n_iter_no_change: int = 10,
+                   tol: float = 1e-4) -> dict[str, Any]:
     """The classifier test: AUC of a neural network separating generated from reference samples.
 
-    A multilayer perceptron (scikit-learn, early stopping) is trained on
-    standardised features of both samples, and its AUC is measured on showers it
-    has not seen. AUC 0.5: the classifier cannot tell them apart; 1: it always can.
+    A multilayer perceptron (scikit-learn) is trained on standardised features of both
+    samples, **to convergence**: it stops when its accuracy on a held-out tenth of the
+    training showers has not improved by ``tol`` for ``n_iter_no_change`` epochs (early
+    stopping), and ``max_iter`` is only a safety bound (``converged`` says whether it
+    was reached first). Its AUC is measured on the showers it has not seen. AUC 0.5: the
+    classifier cannot tell them apart; 1: it always can.
 
     Parameters
     ----------
     reference, generated : array, shape (N, d) and (M, d)
         Features of each sample (voxels divided by E_inc, or high-level features).
     seed
-        Seed of the split and of the network.
+        Seed of the split and of the network: run several seeds for the spread.
     hidden
         Hidden layer sizes.
     test_size
         Share of each sample held back to measure the AUC.
     max_iter
-        Most training epochs.
+        Most training epochs (a bound that early stopping should reach first).
+    n_iter_no_change, tol
+        Early stopping: epochs without an improvement of at least ``tol``.
 
     Returns
     -------
     dict
         ``auc`` (on the held-back showers), ``y_true`` and ``y_score`` of those
-        (1 = reference), and ``model`` (the fitted pipeline).
+        (1 = reference), ``model`` (the fitted pipeline), ``epochs`` and ``converged``
+        (early stopping reached before ``max_iter``).
     """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
@@ -183,10 +245,15 @@ def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tup
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
     model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=hidden, early_stopping=True,
                                                           max_iter=max_iter, random_state=seed,
-                                                          n_iter_no_change=5, alpha=1e-4))
-    model.fit(x_tr, y_tr)
+                                                          n_iter_no_change=n_iter_no_change, tol=tol,
+                                                          alpha=1e-4))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(x_tr, y_tr)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     score = model.predict_proba(x_te)[:, 1]
-    return {"auc": float(roc_auc_score(y_te, score)), "y_true": y_te, "y_score": score, "model": model}
+    return {"auc": float(roc_auc_score(y_te, score)), "y_true": y_te, "y_score": score, "model": model,
+            "epochs": int(model[-1].n_iter_), "converged": converged}
 
 
 def showers_per_second(generate: Callable[[int], Any], batch: int, *, repeats: int = 3,

@@ -62,7 +62,8 @@ FILE_NAME = "dataset_1_photons_1.hdf5"
 #: Largest sample the simulation agrees to produce (about 1.5 GB of voxels).
 MAX_SHOWERS = 1_000_000
 
-#: Critical energy [MeV] and atomic number of the (lead) absorber, for the GFlash formulas.
+#: Effective critical energy [MeV] of the lead/liquid-argon mixture and atomic number of the absorber,
+#: for the GFlash formulas (a round number: lead alone has 7.43 MeV, liquid argon about 32 MeV, PDG).
 CRITICAL_ENERGY = 10.0
 Z_ABSORBER = 82.0
 #: Molière radius [mm] (lead/liquid argon, round number).
