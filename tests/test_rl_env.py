@@ -70,6 +70,28 @@ def test_ares_with_magnets_off_is_one_drift_and_the_screen_offset_is_subtracted(
     np.testing.assert_allclose(beam[3], np.hypot(sy, length * spy), rtol=1e-9)
 
 
+def test_a_misaligned_quadrupole_kicks_the_beam_as_computed_by_hand():
+    """Q1 alone, misaligned by (dx, dy), on a centred beam: the off-axis quadrupole steers it."""
+    sim = ares.AresSimulator(1)
+    incoming = (ares.INCOMING_LOW + ares.INCOMING_HIGH) / 2
+    incoming[1:5] = 0.0                      # a beam on the axis, no angle
+    dx, dy, k1 = 2e-4, -1e-4, 10.0
+    mis = np.zeros(8)
+    mis[0:2] = [dx, dy]                      # Q1
+    mis[6:8] = [5e-5, 3e-5]                  # the screen, subtracted from the reading
+    sim.set_problem(incoming[None, :], mis[None, :])
+    magnets = np.zeros((1, 5))
+    magnets[0, 0] = k1
+    beam = sim.screen_beams(magnets)[0]
+    rest = sum(ares.DRIFTS[1:]) + 2 * ares.QUADRUPOLE_LENGTH + 2 * ares.CORRECTOR_LENGTH
+    for plane, (offset, k, screen) in enumerate(((dx, k1, 5e-5), (dy, -k1, 3e-5))):
+        # in the quadrupole's frame the beam enters at -offset; back in the lab frame, +offset
+        exit_ = _quad(k, ares.QUADRUPOLE_LENGTH) @ [-offset, 0.0] + [offset, 0.0]
+        expected = (_drift(rest) @ exit_)[0] - screen
+        assert abs(expected + screen) > 1e-5   # the kick is not negligible
+        np.testing.assert_allclose(beam[2 * plane], expected, rtol=1e-9, atol=1e-12)
+
+
 def test_simulator_batch_agrees_with_one_machine_at_a_time():
     trials = ares.sample_trials(3, seed=5)
     magnets = np.random.default_rng(0).uniform(-1, 1, (3, 5)) * ares.MAGNET_LIMITS * 0.3
@@ -207,6 +229,16 @@ def test_mae_steps_changes_and_score_by_hand():
         bt.mae(beams[:, :3], target)
     with pytest.raises(ValueError):
         bt.challenge_score(float("nan"), 1, 1)
+
+
+def test_steps_to_convergence_on_the_running_best_mae():
+    # explores (spike at step 3), finds its best at step 2, returns there at the last step
+    maes = np.array([500e-6, 300e-6, 100e-6, 900e-6, 400e-6, 100e-6])
+    assert bt.steps_to_convergence(maes) == 5                    # the MAE moves until the last step
+    assert bt.steps_to_convergence(maes, use_min_mae=True) == 2  # the best seen stops moving at step 2
+    assert bt.steps_to_convergence([1e-4, 2e-4, 3e-4], use_min_mae=True, max_steps=150) == 150
+    summary = bt.episode_summary(np.column_stack([maes] * 4), np.zeros(4), np.zeros((6, 5)))
+    assert summary["steps"] == 5 and summary["steps_best"] == 2
 
 
 def test_optimisers_on_the_same_trials():

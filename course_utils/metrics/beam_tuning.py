@@ -6,8 +6,14 @@ of shape ``(4,)`` and the magnet settings ``magnets`` of shape ``(n_steps + 1, 5
 m⁻², angle of CV in rad, k1 of Q3, angle of CH in rad).
 
 The definitions follow ``RL4AA/rl4aa25-challenge``: ``src/eval/episode.py`` (``Episode.maes``,
-``steps_to_convergence``, ``sum_of_normalized_magnet_changes``) and ``src/eval/study.py``
-(``Study.evaluate_challenge``: the medians over trials and the score).
+``min_maes``, ``steps_to_convergence``, ``sum_of_normalized_magnet_changes``; read at commit 06d94c5) and
+``src/eval/study.py`` (``Study.evaluate_challenge``: the medians over trials and the 150-step rule). The
+versions of that ``study.py`` we could read (commits 06d94c5 and 1ea5981) print the medians but no score;
+the score formula used here is the one of ``Study.evaluate_challenge`` in ``RL4AA/rl4aa26-challenge``,
+``src/eval/study.py`` at commit 2deb37823448ea42710be86c06cf4bdefc3de922, and the rl4aa25 notebook
+``challenge_B_custom_optimizer.ipynb`` (commit 4c8e2988a4349f4b4049dc05c3cfe7c311fd813d) prints a
+"Score" line that this formula does not reproduce from the medians printed beside it (notebook 12 shows
+the computation).
 """
 
 from __future__ import annotations
@@ -58,7 +64,8 @@ def mae(beams, target) -> np.ndarray:
     return np.mean(np.abs(b - t), axis=-1)
 
 
-def steps_to_convergence(maes, threshold: float = CONVERGENCE_THRESHOLD, *, max_steps: int | None = None) -> int:
+def steps_to_convergence(maes, threshold: float = CONVERGENCE_THRESHOLD, *, max_steps: int | None = None,
+                         use_min_mae: bool = False) -> int:
     """The first step after which the MAE varies by less than ``threshold`` until the end.
 
     As the challenge does: the first ``i ≥ 1`` with ``max(maes[i:]) − min(maes[i:]) < threshold``; an
@@ -73,10 +80,17 @@ def steps_to_convergence(maes, threshold: float = CONVERGENCE_THRESHOLD, *, max_
         In metres.
     max_steps : int, optional
         The value for an episode that ends no better than it started (default: ``len(maes) - 1``).
+    use_min_mae : bool
+        Apply the rule to the best MAE seen so far (running minimum) instead of the MAE of each step, as
+        the challenge's ``Episode.steps_to_convergence(..., use_min_mae=True)`` does (``Episode.min_maes``
+        in ``src/eval/episode.py``): an optimiser that explores, then returns to its best setting at the
+        last step, then counts as converged when it *found* that setting.
     """
     m = np.asarray(maes, dtype=float)
     if m.ndim != 1 or len(m) == 0 or not np.all(np.isfinite(m)):
         raise ValueError(f"steps_to_convergence: expected a finite 1-d array of MAEs, got shape {m.shape}")
+    if use_min_mae:
+        m = np.minimum.accumulate(m)
     worst = len(m) - 1 if max_steps is None else int(max_steps)
     if len(m) < 2 or m[-1] >= m[0]:
         return worst
@@ -97,8 +111,9 @@ def sum_of_normalized_magnet_changes(magnets) -> float:
 def challenge_score(final_mae: float, steps: float, changes: float, *, max_steps: int = CHALLENGE_STEPS) -> float:
     """The RL4AA'25 score, lower is better: 3·MAE·250 + 0.5·steps/max_steps + 0.5·changes/(5·max_steps).
 
-    The challenge applies it to the medians over its trials (``Study.evaluate_challenge``), with the MAE
-    in metres and ``max_steps = 150``.
+    The challenge applies it to the medians over its trials (``Study.evaluate_challenge`` of
+    ``RL4AA/rl4aa26-challenge``, ``src/eval/study.py`` at commit 2deb378), with the MAE in metres and
+    ``max_steps = 150``.
     """
     values = np.array([final_mae, steps, changes], dtype=float)
     if not np.all(np.isfinite(values)) or np.any(values < 0) or max_steps <= 0:
@@ -108,7 +123,11 @@ def challenge_score(final_mae: float, steps: float, changes: float, *, max_steps
 
 def episode_summary(beams, target, magnets, *, threshold: float = CONVERGENCE_THRESHOLD,
                     max_steps: int | None = None) -> dict[str, float]:
-    """Final MAE (m), steps to convergence and normalised magnet changes of one episode."""
+    """Final MAE (m), steps to convergence and normalised magnet changes of one episode.
+
+    ``steps`` applies the convergence rule to the MAE of each step, ``steps_best`` to the best MAE seen so
+    far (``use_min_mae=True``).
+    """
     b = _as_2d(beams, 4, "beams")
     m = _as_2d(magnets, 5, "magnets")
     if len(b) != len(m):
@@ -116,6 +135,7 @@ def episode_summary(beams, target, magnets, *, threshold: float = CONVERGENCE_TH
     maes = mae(b, target)
     return {"initial_mae": float(maes[0]), "final_mae": float(maes[-1]), "best_mae": float(maes.min()),
             "steps": float(steps_to_convergence(maes, threshold, max_steps=max_steps)),
+            "steps_best": float(steps_to_convergence(maes, threshold, max_steps=max_steps, use_min_mae=True)),
             "changes": sum_of_normalized_magnet_changes(m)}
 
 
