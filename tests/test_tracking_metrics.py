@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from course_utils.metrics.tracking import (
     analyze_tracks,
+    binned_efficiency,
+    clopper_pearson,
     fake_rate,
     particle_efficiency_table,
     tracking_efficiency,
@@ -133,3 +135,36 @@ def test_bad_inputs():
     sub = pd.DataFrame({"hit_id": truth["hit_id"], "track_id": truth["particle_id"]})
     with pytest.raises(ValueError, match="no particle"):
         tracking_efficiency(truth, particles, sub)
+
+
+def test_clopper_pearson_against_scipy_binomtest():
+    from scipy.stats import binomtest
+
+    for k, n in ((0, 10), (3, 10), (10, 10), (1, 1), (47, 60)):
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.683, method="exact")
+        lo, hi = clopper_pearson(k, n, level=0.683)
+        assert float(lo) == pytest.approx(ci.low, abs=1e-9) and float(hi) == pytest.approx(ci.high, abs=1e-9)
+    # hand case: 0 successes in 10 trials at 95 %: 1 - 0.025 ** (1/10)
+    assert float(clopper_pearson(0, 10, level=0.95)[1]) == pytest.approx(1 - 0.025 ** 0.1)
+    lo, hi = clopper_pearson(np.array([0, 2]), np.array([0, 4]))
+    assert np.isnan(lo[0]) and np.isnan(hi[0]) and lo[1] < 0.5 < hi[1]
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        clopper_pearson(5, 4)
+    with pytest.raises(ValueError, match="level"):
+        clopper_pearson(1, 4, level=1.0)
+
+
+def test_binned_efficiency_counts_and_bounds():
+    x = np.array([0.5, 0.6, 1.5, 1.6, 1.7, 9.0, 20.0])
+    passed = np.array([True, False, True, True, False, True, True])
+    tab = binned_efficiency(x, passed, [0, 1, 2, 10])
+    assert tab["n"].tolist() == [2, 3, 1] and tab["k"].tolist() == [1, 2, 1]  # 20 is outside the bins
+    np.testing.assert_allclose(tab["efficiency"], [0.5, 2 / 3, 1.0])
+    assert (tab["low"] <= tab["efficiency"]).all() and (tab["efficiency"] <= tab["high"]).all()
+    assert tab["high"].iloc[2] == 1.0
+    empty = binned_efficiency(x, passed, [30, 40])
+    assert empty["n"].iloc[0] == 0 and np.isnan(empty["efficiency"].iloc[0])
+    with pytest.raises(ValueError, match="same length"):
+        binned_efficiency(x, passed[:3], [0, 1])
+    with pytest.raises(ValueError, match="increasing"):
+        binned_efficiency(x, passed, [1, 0])

@@ -142,8 +142,20 @@ def test_simulated_event_is_consistent():
     d = np.hypot(hits["x"] - truth["tx"], hits["y"] - truth["ty"])
     assert np.quantile(d, 0.9) < 1.0
     pix = hits["volume_id"] == 8
-    r = np.hypot(hits.loc[pix, "x"], hits.loc[pix, "y"])
-    assert np.all(np.min(np.abs(r.to_numpy()[:, None] - np.array([32, 72, 116, 172])), axis=1) < 0.1)
+    r = np.hypot(hits.loc[pix, "x"], hits.loc[pix, "y"]).to_numpy()
+    nominal = np.array([32, 72, 116, 172])
+    on_layer = np.min(np.abs(r[:, None] - nominal), axis=1) < 0.1
+    # second hits of overlapping modules sit 2 mm further out (a little more for an oblique track)
+    outer = np.min(np.abs(r[:, None] - nominal - 2.0), axis=1) < 1.0
+    assert np.all(on_layer | outer) and outer.any()
+    # overlapping modules: some (particle, barrel layer) pairs carry two hits, on two modules
+    bar = hits.merge(truth[["hit_id", "particle_id"]], on="hit_id")
+    bar = bar[bar["volume_id"].isin([8, 13, 17]) & (bar["particle_id"] != 0)]
+    per_pair = bar.groupby(["particle_id", "volume_id", "layer_id"])["module_id"]
+    assert 0.08 < (per_pair.size() > 1).mean() < 0.35
+    assert (per_pair.nunique()[per_pair.size() == 2] == 2).mean() > 0.95
+    noise = (truth["particle_id"] == 0).mean()
+    assert 0.08 < noise < 0.22
     # deterministic
     ev2, _ = simulation.simulate_event(2, seed=3)
     pd.testing.assert_frame_equal(ev.hits, ev2.hits)
@@ -200,3 +212,25 @@ def test_small_helpers(tmp_path, monkeypatch):
     # module ids are 1..n per layer, and every (volume, layer) of the layout is described
     assert det.groupby(["volume_id", "layer_id"])["module_id"].min().eq(1).all()
     assert len(det.groupby(["volume_id", "layer_id"])) == len(simulation.SURFACES)
+
+
+def test_overlap_crossings_add_a_second_hit_on_the_neighbouring_module():
+    rng = np.random.default_rng(1)
+    n = 400
+    phi = rng.uniform(-np.pi, np.pi, n)
+    mom = np.column_stack([5 * np.cos(phi), 5 * np.sin(phi), np.zeros(n)])
+    cross = simulation.propagate(np.zeros((n, 3)), mom, np.ones(n), np.full(n, 0.14), scattering=False)
+    none = simulation.overlap_crossings(cross, 0.0, 2.0, rng)
+    assert none["x"].size == cross["x"].size and not none["shift"].any()
+    out = simulation.overlap_crossings(cross, 0.2, 2.0, rng)
+    k = cross["x"].size
+    barrel = np.array([simulation.SURFACES[s].kind == "barrel" for s in cross["surface"]])
+    # about a fifth of the barrel crossings have a second one, 2 mm further out, on the same layer
+    assert 0.15 < (out["x"].size - k) / barrel.sum() < 0.25
+    assert np.all(np.isin(out["surface"][k:], cross["surface"][barrel]))
+    second = np.hypot(out["x"][k:], out["y"][k:])
+    nominal = np.array([simulation.SURFACES[s].pos for s in out["surface"][k:]])
+    np.testing.assert_allclose(second - nominal, 2.0, atol=0.05)  # radial tracks: exactly 2 mm out
+    assert set(np.unique(out["shift"][k:])) <= {-1, 1}
+    with pytest.raises(ValueError, match="fraction"):
+        simulation.overlap_crossings(cross, 1.5, 2.0, rng)

@@ -19,6 +19,10 @@ GNN tracking papers: a particle (``pT > pt_min``, at least ``min_hits`` hits) is
 reconstructed when a track matches it with the double majority; a track (at
 least ``min_hits`` hits) is fake when no particle gives it more than half of its
 hits (or its majority is noise).
+
+Efficiencies in bins (of pT, of η) carry a binomial interval: :func:`clopper_pearson`
+(the exact interval, never outside [0, 1], never empty at 0 or 1) through
+:func:`binned_efficiency`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["analyze_tracks", "trackml_score", "particle_efficiency_table", "tracking_efficiency", "fake_rate"]
+__all__ = ["analyze_tracks", "trackml_score", "particle_efficiency_table", "tracking_efficiency", "fake_rate",
+           "clopper_pearson", "binned_efficiency"]
 
 
 def _event(truth: pd.DataFrame, submission: pd.DataFrame) -> pd.DataFrame:
@@ -162,3 +167,80 @@ def fake_rate(truth: pd.DataFrame, submission: pd.DataFrame, *, min_hits: int = 
         return 0.0
     fake = (2 * tracks["major_nhits"] <= tracks["nhits"]) | (tracks["major_particle_id"] == 0)
     return float(fake.mean())
+
+
+def clopper_pearson(k: np.ndarray | int, n: np.ndarray | int, level: float = 0.683
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson (exact) interval of a binomial proportion ``k / n``.
+
+    Parameters
+    ----------
+    k, n : int or array of int
+        Successes and trials (``0 <= k <= n``); where ``n = 0`` the interval is NaN.
+    level : float
+        Confidence level (0.683: the "1 σ" error bar of an efficiency plot).
+
+    Returns
+    -------
+    low, high : arrays
+        The bounds, ``low = 0`` when ``k = 0`` and ``high = 1`` when ``k = n``.
+
+    Examples
+    --------
+    >>> lo, hi = clopper_pearson(0, 10, level=0.95)
+    >>> float(lo), round(float(hi), 4)
+    (0.0, 0.3085)
+    """
+    from scipy import stats
+
+    k = np.asarray(k, float)
+    n = np.asarray(n, float)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if np.any(k < 0) or np.any(k > n) or np.any(k != np.round(k)) or np.any(n != np.round(n)):
+        raise ValueError(f"expected whole numbers 0 <= k <= n, got k={k!r}, n={n!r}")
+    alpha = 1 - level
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(k > 0, stats.beta.ppf(alpha / 2, k, n - k + 1), 0.0)
+        high = np.where(k < n, stats.beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
+    empty = n == 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def binned_efficiency(x: np.ndarray, passed: np.ndarray, bins: np.ndarray, *,
+                      level: float = 0.683) -> pd.DataFrame:
+    """Efficiency of ``passed`` in bins of ``x``, with its Clopper-Pearson interval.
+
+    Parameters
+    ----------
+    x : (n,) array
+        The binned variable (pT in GeV, η...); values outside ``bins`` are ignored.
+    passed : (n,) bool array
+        Whether each entry passed (a particle reconstructed, an edge kept).
+    bins : (m + 1,) array
+        Increasing bin edges.
+    level : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per bin: ``low_edge, high_edge, centre, n, k, efficiency, low, high``
+        (NaN efficiency and bounds in an empty bin).
+    """
+    x = np.asarray(x, float).ravel()
+    passed = np.asarray(passed, bool).ravel()
+    bins = np.asarray(bins, float).ravel()
+    if x.shape != passed.shape:
+        raise ValueError(f"x and passed must have the same length, got {x.size} and {passed.size}")
+    if bins.size < 2 or np.any(np.diff(bins) <= 0):
+        raise ValueError(f"bins must be at least two increasing edges, got {bins!r}")
+    k_bin = np.digitize(x, bins) - 1
+    inside = (k_bin >= 0) & (k_bin < bins.size - 1)
+    n = np.bincount(k_bin[inside], minlength=bins.size - 1)
+    k = np.bincount(k_bin[inside], weights=passed[inside], minlength=bins.size - 1).round().astype(int)
+    low, high = clopper_pearson(k, n, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+    return pd.DataFrame({"low_edge": bins[:-1], "high_edge": bins[1:], "centre": (bins[:-1] + bins[1:]) / 2,
+                         "n": n, "k": k, "efficiency": eff, "low": low, "high": high})
