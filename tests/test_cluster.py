@@ -99,26 +99,31 @@ def test_gateway_without_package_says_what_to_install(monkeypatch):
         cluster.connect(verbose=False)
 
 
-@pytest.mark.slow
-def test_warm_up_imports_in_every_worker(monkeypatch):
+@pytest.fixture
+def one_local_worker(monkeypatch):
+    """A fresh LocalCluster of one worker, whatever scheduler the environment names."""
     monkeypatch.delenv("COURSE_DASK_ADDRESS", raising=False)
     monkeypatch.delenv("COURSE_DASK_GATEWAY", raising=False)
     with cluster.connect(1, memory_limit="512MiB", verbose=False) as dc:
-        cluster.warm_up(dc.client, ("json",))
-        assert all(dc.client.run(lambda: __import__("sys").modules.get("json") is not None).values())
-        with pytest.raises(ModuleNotFoundError):
-            cluster.warm_up(dc.client, ("no_such_module_here",))
+        yield dc
 
 
 @pytest.mark.slow
-def test_settle_waits_until_the_workers_hold_no_result(monkeypatch):
-    monkeypatch.delenv("COURSE_DASK_ADDRESS", raising=False)
-    monkeypatch.delenv("COURSE_DASK_GATEWAY", raising=False)
-    with cluster.connect(1, memory_limit="512MiB", verbose=False) as dc:
-        kept = dc.client.submit(sum, [1, 2, 3])
-        assert kept.result() == 6
-        with pytest.raises(TimeoutError, match="still held"):
-            cluster.settle(dc.client, timeout=0.2)  # the future is still referenced
-        del kept
-        cluster.settle(dc.client, timeout=10)
-        assert not any(dc.client.has_what().values())
+def test_warm_up_imports_in_every_worker(one_local_worker):
+    dc = one_local_worker
+    cluster.warm_up(dc.client, ("json",))
+    assert all(dc.client.run(lambda: __import__("sys").modules.get("json") is not None).values())
+    with pytest.raises(ModuleNotFoundError):
+        cluster.warm_up(dc.client, ("no_such_module_here",))
+
+
+@pytest.mark.slow
+def test_settle_waits_until_the_workers_hold_no_result(one_local_worker):
+    dc = one_local_worker
+    kept = dc.client.submit(sum, [1, 2, 3])
+    assert kept.result() == 6
+    with pytest.raises(TimeoutError, match="still held"):
+        cluster.settle(dc.client, timeout=0.2)  # the future is still referenced
+    del kept
+    cluster.settle(dc.client, timeout=10)
+    assert not any(dc.client.has_what().values())
