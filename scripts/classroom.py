@@ -118,10 +118,13 @@ def mark(nb) -> bool:
         if cell.cell_type == "markdown" and EXERCISE.search(cell.source):
             cell.metadata["nbgrader"] = _nbgrader(f"ex{ex}", locked=True)
         elif _folded(cell):
+            # a folded markdown answer: nbgrader's "manually graded answer" (markdown solution cells
+            # must be grade cells), worth 0 points in the automatic scale
             kind = "solution" if cell.cell_type == "code" else "answer"
             k = counts[(ex, kind)] = counts.get((ex, kind), 0) + 1
-            cell.metadata["nbgrader"] = _nbgrader(f"ex{ex}-{kind}" + (f"-{k}" if k > 1 else ""),
-                                                  solution=True)
+            grade_id = f"ex{ex}-{kind}" + (f"-{k}" if k > 1 else "")
+            cell.metadata["nbgrader"] = (_nbgrader(grade_id, solution=True) if kind == "solution" else
+                                         _nbgrader(grade_id, solution=True, grade=True, points=0))
     return json.dumps([c.metadata for c in nb.cells], sort_keys=True) != before
 
 
@@ -134,7 +137,40 @@ def _is_solution(cell) -> bool:
 
 
 def _is_test(cell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("grade"))
+    """An autograder test cell: graded, not a solution, code."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]*$")
+
+
+def nbgrader_problems(nb) -> list[str]:
+    """The rules of nbgrader's metadata validator (schema 3), checked without nbgrader installed."""
+    found, ids = [], set()
+    keys = {"schema_version", "grade", "locked", "solution", "task", "grade_id", "points", "checksum",
+            "cell_type"}
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            continue
+        if meta.get("schema_version") != SCHEMA or not {"grade", "locked", "solution"} <= set(meta):
+            found.append(f"cell {i}: nbgrader metadata without schema_version 3, grade, locked, solution")
+        if set(meta) - keys:
+            found.append(f"cell {i}: unknown nbgrader keys {sorted(set(meta) - keys)}")
+        grade, solution, locked = meta.get("grade"), meta.get("solution"), meta.get("locked")
+        if grade or solution or locked:
+            gid = meta.get("grade_id", "")
+            if not gid or not GRADE_ID.match(gid):
+                found.append(f"cell {i}: bad grade_id {gid!r}")
+            if gid in ids:
+                found.append(f"cell {i}: duplicate grade_id {gid!r}")
+            ids.add(gid)
+        if grade and not (isinstance(meta.get("points"), (int, float)) and meta["points"] >= 0):
+            found.append(f"cell {i}: grade cell without points")
+        if cell.cell_type == "markdown" and bool(grade) != bool(solution):
+            found.append(f"cell {i}: a markdown grade cell must also be a solution cell, and conversely")
+    return found
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -318,7 +354,7 @@ def student_edition(teacher, stem: str, checks: dict[str, dict[int, Exercise]]):
                 continue                      # one starter per exercise
             done.add(ex)
             cell.source = checks[stem][ex].starter(hints.get(ex, []))
-        elif meta.get("solution"):
+        elif meta.get("solution"):                # a markdown answer
             cell.source = TEXT_STUB
         elif meta.get("grade"):
             cell.source = strip_hidden(cell.source)

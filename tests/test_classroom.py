@@ -110,6 +110,8 @@ def test_student_edition(path, checks):
     for cell in student.cells:
         if cell.cell_type == "markdown" and classroom._is_solution(cell):
             assert cell.source == classroom.TEXT_STUB
+    for edition in (nb, teacher, student):
+        assert classroom.nbgrader_problems(edition) == []
 
 
 # ------------------------------------------------------------------------------------ the markers
@@ -149,6 +151,11 @@ def test_markers_and_problems_on_a_toy():
     assert ids == [None, None, "ex1", "ex1-solution", "ex1-answer", "ex2", None, None, "ex2-solution", "ex3",
                    "ex3-solution", None]
     assert classroom.problems(nb, "99_toy", TOY_CHECKS) == []
+    assert classroom.nbgrader_problems(nb) == []
+    bad = copy.deepcopy(nb)
+    bad.cells[4].metadata["nbgrader"]["grade"] = False        # a markdown solution that is not graded
+    bad.cells[8].metadata["nbgrader"]["grade_id"] = "ex1"     # a duplicate id
+    assert len(classroom.nbgrader_problems(bad)) == 2
     assert classroom.name_problems(nb, "99_toy", TOY_CHECKS) == []
     unmarked = copy.deepcopy(nb)
     del unmarked.cells[3].metadata["nbgrader"]
