@@ -503,24 +503,64 @@ def score(nb, stem: str, student: str, limit: int) -> list[Result]:
     return list(results.values())
 
 
+def execute_isolated(nb, *, cell_timeout: int, exercise_timeout: int, notebook_timeout: int):
+    """:func:`execute` in a child process killed after ``notebook_timeout`` s; the executed notebook or None.
+
+    The per-cell limits interrupt the kernel (KeyboardInterrupt); code that ignores the interrupt is
+    stopped here, with its kernel (ipykernel exits when its parent process dies).
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
+        src, dst = Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb"
+        nbformat.write(nb, src)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "execute", str(src), str(dst),
+               "--cell-timeout", str(cell_timeout), "--exercise-timeout", str(exercise_timeout)]
+        try:
+            subprocess.run(cmd, timeout=notebook_timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return None
+        return nbformat.read(dst, as_version=4) if dst.exists() else None
+
+
+def _all_lost(stem: str, student: str, teacher, reason: str) -> list[Result]:
+    owner = exercise_of_cells(teacher)
+    return [Result(student, stem, ex, 0.0,
+                   sum(teacher.cells[i].metadata["nbgrader"].get("points", 1)
+                       for i, e in owner.items() if e == ex and _is_test(teacher.cells[i])), [reason])
+            for ex in sorted(set(owner.values()))]
+
+
 def grade_one(path: Path, student: str, *, teachers: dict, cell_timeout: int, exercise_timeout: int,
-              keep: Path | None = None) -> list[Result]:
+              notebook_timeout: int = 1800, keep: Path | None = None) -> list[Result]:
+    """Grade one submission in its own kernel (and process): points and reasons per exercise."""
     stem = path.stem
-    submission = nbformat.read(path, as_version=4)
+    t0 = time.perf_counter()
+    try:
+        submission = nbformat.read(path, as_version=4)
+    except Exception as err:  # noqa: BLE001 - any unreadable file loses every exercise, with the reason
+        return _all_lost(stem, student, teachers[stem], f"notebook illisible ({type(err).__name__})")
     nb, _ = prepare(submission, teachers[stem])
-    seconds = execute(nb, cell_timeout=cell_timeout, exercise_timeout=exercise_timeout)
-    if keep is not None:
-        (keep / student).mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, keep / student / path.name)
-    results = score(nb, stem, student, exercise_timeout)
-    span = exercise_section(nb)
-    body_errors = [i for i in range(span[0] if span else len(nb.cells)) if _error_text(nb.cells[i])]
-    for r in results:
-        if body_errors and r.points < r.max_points:
-            r.reasons.append(f"le notebook lève une erreur avant les exercices (cellule {body_errors[0]})")
+    executed = execute_isolated(nb, cell_timeout=cell_timeout, exercise_timeout=exercise_timeout,
+                                notebook_timeout=notebook_timeout)
+    if executed is None:
+        results = _all_lost(stem, student, teachers[stem],
+                            f"exécution arrêtée à la limite du notebook ({notebook_timeout} s)")
+    else:
+        if keep is not None:
+            (keep / student).mkdir(parents=True, exist_ok=True)
+            nbformat.write(executed, keep / student / path.name)
+        results = score(executed, stem, student, exercise_timeout)
+        span = exercise_section(executed)
+        body_errors = [i for i in range(span[0] if span else len(executed.cells))
+                       if _error_text(executed.cells[i])]
+        for r in results:
+            if body_errors and r.points < r.max_points:
+                r.reasons.append(f"le notebook lève une erreur avant les exercices (cellule {body_errors[0]})")
     got = sum(r.points for r in results)
-    print(f"  {student}/{path.name}: {got:g}/{sum(r.max_points for r in results):g} in {seconds:.0f} s",
-          flush=True)
+    print(f"  {student}/{path.name}: {got:g}/{sum(r.max_points for r in results):g} "
+          f"in {time.perf_counter() - t0:.0f} s", flush=True)
     return results
 
 
@@ -579,7 +619,8 @@ def write_table(results: list[Result], out: Path) -> None:
     (out / "grades.html").write_text(page, encoding="utf-8")
 
 
-def grade(folder: Path, out: Path, *, cell_timeout: int, exercise_timeout: int) -> list[Result]:
+def grade(folder: Path, out: Path, *, cell_timeout: int, exercise_timeout: int,
+          notebook_timeout: int = 1800) -> list[Result]:
     pairs = find_submissions(folder)
     teachers = teachers_for({p.stem for _, p in pairs})
     results: list[Result] = []
@@ -588,7 +629,8 @@ def grade(folder: Path, out: Path, *, cell_timeout: int, exercise_timeout: int) 
             print(f"  {student}/{path.name}: not a notebook of the course, skipped")
             continue
         results += grade_one(path, student, teachers=teachers, cell_timeout=cell_timeout,
-                             exercise_timeout=exercise_timeout, keep=out / "executed")
+                             exercise_timeout=exercise_timeout, notebook_timeout=notebook_timeout,
+                             keep=out / "executed")
     write_table(results, out)
     print(f"classroom: {len(pairs)} submissions -> {out}/grades.csv, {out}/grades.html")
     return results
@@ -727,6 +769,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell outside the exercises")
     p.add_argument("--exercise-timeout", type=int, default=120, help="seconds per exercise cell")
+    p.add_argument("--notebook-timeout", type=int, default=1800,
+                   help="seconds per submission, for code that ignores the interrupt")
+    p = sub.add_parser("execute", help="(internal) execute one notebook for grade")
+    p.add_argument("source", type=Path)
+    p.add_argument("target", type=Path)
+    p.add_argument("--cell-timeout", type=int, required=True)
+    p.add_argument("--exercise-timeout", type=int, required=True)
     p = sub.add_parser("check", help="teacher full marks, student zero, solved/raising/looping exercises")
     p.add_argument("notebooks", nargs="*")
     p.add_argument("--out", type=Path, default=ROOT / "build" / "classroom-check")
@@ -749,7 +798,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "grade":
         grade(args.submissions, args.out or args.submissions.parent / f"{args.submissions.name}-grades",
-              cell_timeout=args.cell_timeout, exercise_timeout=args.exercise_timeout)
+              cell_timeout=args.cell_timeout, exercise_timeout=args.exercise_timeout,
+              notebook_timeout=args.notebook_timeout)
+        return 0
+    if args.command == "execute":
+        nb = nbformat.read(args.source, as_version=4)
+        try:
+            execute(nb, cell_timeout=args.cell_timeout, exercise_timeout=args.exercise_timeout)
+        finally:
+            nbformat.write(nb, args.target)
         return 0
     return check(notebook_paths(args.notebooks), args.out, cell_timeout=args.cell_timeout)
 

@@ -198,6 +198,27 @@ def test_grading_a_toy(tmp_path):
     assert page.count("<tr>") == 4 and "2/4" in page and "limite de temps" in page
 
 
+def test_code_that_ignores_the_interrupt(tmp_path):
+    """Stopped at the notebook's limit, with its kernel: every exercise lost, with the reason."""
+    nb = _toy()
+    teacher = classroom.teacher_edition(nb, "99_toy", TOY_CHECKS)
+    student = classroom.student_edition(teacher, "99_toy", TOY_CHECKS)
+    stubborn = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n")
+    sub = classroom.with_answers(student, teacher, {1: None, 3: stubborn})
+    (tmp_path / "s").mkdir()
+    nbformat.write(sub, tmp_path / "s" / "99_toy.ipynb")
+    results = classroom.grade_one(tmp_path / "s" / "99_toy.ipynb", "s", teachers={"99_toy": teacher},
+                                  cell_timeout=60, exercise_timeout=2, notebook_timeout=12)
+    assert [r.points for r in results] == [0, 0, 0]
+    assert all("limite du notebook (12 s)" in r.reasons[0] for r in results)
+    unreadable = tmp_path / "s" / "broken" / "99_toy.ipynb"
+    unreadable.parent.mkdir()
+    unreadable.write_text("{not json")
+    results = classroom.grade_one(unreadable, "broken", teachers={"99_toy": teacher}, cell_timeout=60,
+                                  exercise_timeout=2)
+    assert [r.max_points for r in results] == [1, 2, 1] and "illisible" in results[0].reasons[0]
+
+
 def test_find_submissions(tmp_path):
     for rel in ("alice/00_introduction.ipynb", "bob/devoir1/00_introduction.ipynb",
                 "bob/.ipynb_checkpoints/00_introduction.ipynb", "stray.ipynb"):
