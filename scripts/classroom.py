@@ -641,8 +641,8 @@ LOOP = "while True:  # never ends\n    pass\n"
 RAISE = "raise RuntimeError('this submission raises')\n"
 
 
-def with_answers(student, teacher, answers: dict[int, str | None]):
-    """The student edition with exercise N's starter replaced: None -> the teacher's solution cells."""
+def with_answers(student, teacher, answers: dict[int, str | list[str] | None]):
+    """The student edition with exercise N's starter replaced by the given cell(s); None: the teacher's."""
     nb = copy.deepcopy(student)
     solutions: dict[int, list] = {}
     for cell in teacher.cells:
@@ -655,25 +655,30 @@ def with_answers(student, teacher, answers: dict[int, str | None]):
             if ex in answers:
                 if answers[ex] is None:
                     out += [copy.deepcopy(c) for c in solutions[ex]]
-                else:
-                    cell.source = answers[ex]
-                    out.append(cell)
+                    continue
+                sources = [answers[ex]] if isinstance(answers[ex], str) else answers[ex]
+                cell.source = sources[0]
+                out.append(cell)
+                out += [nbformat.v4.new_code_cell(src) for src in sources[1:]]   # cells a student adds
                 continue
         out.append(cell)
     nb.cells = out
     return nb
 
 
-def scenarios(numbers: list[int]) -> dict[str, tuple[dict[int, str | None], set[int]]]:
-    """Submission name -> (answers, exercises expected to score), for the kit's own checks."""
+def scenarios(numbers: list[int]) -> dict[str, tuple[dict | None, set[int]]]:
+    """Submission name -> (answers, exercises expected to score), for the kit's own checks.
+
+    Three runs per notebook: the teacher's edition (full marks), the untouched student edition (zero, and
+    it runs), and one submission where one exercise is solved, one raises and one loops forever (with
+    two exercises, the first raises, then loops in a cell the student added; the second is solved).
+    """
     first, last = numbers[0], numbers[-1]
-    out = {"teacher": (None, set(numbers)), "student": ({}, set())}
     if len(numbers) >= 3:
-        out["mixed"] = ({first: None, numbers[1]: RAISE, last: LOOP}, {first})
+        mixed = ({first: None, numbers[1]: RAISE, last: LOOP}, {first})
     else:
-        out["solved-raises"] = ({first: RAISE, last: None}, {last})
-        out["loop-solved"] = ({first: LOOP, last: None}, {last})
-    return out
+        mixed = ({first: [RAISE, LOOP], last: None}, {last})
+    return {"teacher": (None, set(numbers)), "student": ({}, set()), "mixed": mixed}
 
 
 def run_scenario(path: Path, name: str, out: Path, *, cell_timeout: int, exercise_timeout: int,
@@ -708,11 +713,11 @@ def run_scenario(path: Path, name: str, out: Path, *, cell_timeout: int, exercis
               and (span is None or i < span[0] or name in ("teacher", "student"))]
     if broken:
         found.append(f"{stem} [{name}]: cells {broken} raise: {_error_text(executed.cells[broken[0]])}")
-    if answers:
-        for ex, answer in answers.items():
-            r = next(r for r in results if r.exercise == ex)
-            word = {LOOP: "limite de temps", RAISE: "lève RuntimeError"}.get(answer)
-            if word and not any(word in x for x in r.reasons):
+    for ex, answer in (answers or {}).items():
+        r = next(r for r in results if r.exercise == ex)
+        for source in [answer] if isinstance(answer, str) else answer or []:
+            word = {LOOP: "limite de temps", RAISE: "lève RuntimeError"}[source]
+            if not any(word in x for x in r.reasons):
                 found.append(f"{stem} [{name}]: exercise {ex}'s reasons do not say {word!r}: {r.reasons}")
     return found
 

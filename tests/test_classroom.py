@@ -176,26 +176,29 @@ def test_grading_a_toy(tmp_path):
     assert "# Your code here: x ** 2" in student.cells[[classroom._grade_id(c) for c in student.cells]
                                                        .index("ex2-solution")].source
     mixed = classroom.with_answers(student, teacher, {1: classroom.RAISE, 2: None, 3: classroom.LOOP})
+    both = classroom.with_answers(student, teacher, {1: [classroom.RAISE, classroom.LOOP], 2: None})
     results = []
-    for name, sub in (("teacher", teacher), ("student", student), ("mixed", mixed)):
+    for name, sub in (("teacher", teacher), ("student", student), ("mixed", mixed), ("both", both)):
         (tmp_path / "subs" / name).mkdir(parents=True)
         nbformat.write(sub, tmp_path / "subs" / name / "99_toy.ipynb")
         results += classroom.grade_one(tmp_path / "subs" / name / "99_toy.ipynb", name,
-                                       teachers={"99_toy": teacher}, cell_timeout=60, exercise_timeout=3)
+                                       teachers={"99_toy": teacher}, cell_timeout=60, exercise_timeout=2)
     got = {(r.student, r.exercise): r.points for r in results}
     assert got == {("teacher", 1): 1, ("teacher", 2): 2, ("teacher", 3): 1,
                    ("student", 1): 0, ("student", 2): 0, ("student", 3): 0,
-                   ("mixed", 1): 0, ("mixed", 2): 2, ("mixed", 3): 0}
+                   ("mixed", 1): 0, ("mixed", 2): 2, ("mixed", 3): 0,
+                   ("both", 1): 0, ("both", 2): 2, ("both", 3): 0}
     why = {(r.student, r.exercise): " ".join(r.reasons) for r in results}
-    assert "RuntimeError" in why[("mixed", 1)] and "limite de temps (3 s)" in why[("mixed", 3)]
+    assert "RuntimeError" in why[("mixed", 1)] and "limite de temps (2 s)" in why[("mixed", 3)]
+    assert "RuntimeError" in why[("both", 1)] and "limite de temps (2 s)" in why[("both", 1)]
     assert "name 'squares' is not defined" in why[("student", 2)]
     classroom.write_table(results, tmp_path / "grades")
     with open(tmp_path / "grades" / "grades.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 9 and {r["étudiant"] for r in rows} == {"teacher", "student", "mixed"}
+    assert len(rows) == 12 and {r["étudiant"] for r in rows} == {"teacher", "student", "mixed", "both"}
     assert next(r for r in rows if r["étudiant"] == "mixed" and r["exercice"] == "3")["points"] == "0"
     page = (tmp_path / "grades" / "grades.html").read_text(encoding="utf-8")
-    assert page.count("<tr>") == 4 and "2/4" in page and "limite de temps" in page
+    assert page.count("<tr>") == 5 and "2/4" in page and "limite de temps" in page
 
 
 def test_code_that_ignores_the_interrupt(tmp_path):
@@ -208,9 +211,9 @@ def test_code_that_ignores_the_interrupt(tmp_path):
     (tmp_path / "s").mkdir()
     nbformat.write(sub, tmp_path / "s" / "99_toy.ipynb")
     results = classroom.grade_one(tmp_path / "s" / "99_toy.ipynb", "s", teachers={"99_toy": teacher},
-                                  cell_timeout=60, exercise_timeout=2, notebook_timeout=12)
+                                  cell_timeout=60, exercise_timeout=2, notebook_timeout=6)
     assert [r.points for r in results] == [0, 0, 0]
-    assert all("limite du notebook (12 s)" in r.reasons[0] for r in results)
+    assert all("limite du notebook (6 s)" in r.reasons[0] for r in results)
     unreadable = tmp_path / "s" / "broken" / "99_toy.ipynb"
     unreadable.parent.mkdir()
     unreadable.write_text("{not json")
