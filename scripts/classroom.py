@@ -376,6 +376,50 @@ def clear_outputs(nb):
     return nb
 
 
+README = """# Le kit de l'enseignant
+
+Généré par `make classroom` (`scripts/classroom.py`) à partir des notebooks et de
+`scripts/classroom_checks.toml` : ne pas modifier à la main.
+
+- `student/` : les notebooks à distribuer. Sous chaque énoncé, une cellule « Votre code ici » nomme
+  les variables que le correcteur lira, avec leur forme ; les réponses rédigées sont remplacées par
+  « Votre réponse ici » ; les cellules « Vérification » sont vides (elles sont remplies à la
+  correction). Chaque notebook s'exécute de haut en bas tel quel.
+- `teacher/` : les notebooks complets, solutions et vérifications comprises.
+- `autograder/checks.json` : par exercice, les noms lus, les vérifications et leurs points.
+
+## Corriger
+
+Rangez les copies rendues ainsi : `copies/<étudiant>/NN_nom.ipynb` (sous-dossiers permis,
+comme `submitted/<étudiant>/<devoir>/` de nbgrader), puis :
+
+    make grade SUBMISSIONS=copies
+
+Chaque copie s'exécute dans son propre noyau, en mode rapide, hors ligne ; chaque cellule des
+exercices est interrompue après `EXERCISE_TIMEOUT` secondes (120 par défaut), toute la copie après
+30 minutes. Le résultat, dans `copies-grades/` : `grades.csv` (une ligne par étudiant et exercice,
+avec la raison de chaque point perdu), `grades.html` (le tableau étudiant × exercice) et
+`executed/` (les copies exécutées, pour relire).
+
+## Barème
+
+Un point par vérification : une vérification réussit quand sa cellule s'exécute sans erreur. Les
+réponses rédigées valent 0 point dans ce barème automatique ; notez-les à la main si vous le
+souhaitez.
+
+| notebook | exercices | points |
+|---|---|---|
+{table}
+
+## Format
+
+Les marqueurs sont ceux de nbgrader (métadonnées `nbgrader` des cellules, schéma 3 ; tests cachés
+entre `### BEGIN HIDDEN TESTS` et `### END HIDDEN TESTS`) : les notebooks de `teacher/` peuvent
+servir de notebooks « source » à nbgrader (`nbgrader generate_assignment`, `nbgrader autograde`),
+qui remplace alors les solutions par son propre texte d'amorce.
+"""
+
+
 def notebook_paths(names: list[str] | None) -> list[Path]:
     if not names:
         return sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
@@ -408,6 +452,10 @@ def build(out: Path, paths: list[Path]) -> None:
                               for n, e in sorted(checks[path.stem].items())}
     (out / "autograder" / "checks.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
                                                     encoding="utf-8")
+    total = {stem: sum(e["points"] for e in exs.values()) for stem, exs in summary.items()}
+    (out / "LISEZMOI.md").write_text(README.format(
+        table="\n".join(f"| {stem} | {len(summary[stem])} | {total[stem]} |" for stem in summary)),
+        encoding="utf-8")
     print(f"classroom: {len(paths)} notebooks -> {out}/teacher, {out}/student, {out}/autograder/checks.json")
 
 
