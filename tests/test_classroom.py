@@ -4,7 +4,7 @@
   marker, each exercise has checks in scripts/classroom_checks.toml, the names the checks read are bound by
   the exercise's solution and nowhere else (else the untouched student edition would score), and the
   student edition holds no line of a solution.
-* On a toy notebook (seconds): full marks, zero, a solved exercise, a raising cell and an endless loop, and
+* On a toy notebook (``slow``, seconds): full marks, zero, a solved exercise, a raising cell and an endless loop, and
   the CSV and HTML table with the reason for each lost point.
 * On notebooks 00 and 01 (``slow``: several fast-mode runs each): the same scenarios with the real checks.
   ``make classroom-check`` runs them on every notebook.
@@ -168,6 +168,7 @@ def test_markers_and_problems_on_a_toy():
 
 
 # ------------------------------------------------------------------------------------ the grader
+@pytest.mark.slow
 def test_grading_a_toy(tmp_path):
     """Full marks, zero, and one solved / one raising / one looping exercise; the CSV and HTML table."""
     nb = _toy()
@@ -201,6 +202,7 @@ def test_grading_a_toy(tmp_path):
     assert page.count("<tr>") == 5 and "2/4" in page and "limite de temps" in page
 
 
+@pytest.mark.slow
 def test_code_that_ignores_the_interrupt(tmp_path):
     """Stopped at the notebook's limit, with its kernel: every exercise lost, with the reason."""
     nb = _toy()
