@@ -360,10 +360,10 @@ def student_edition(teacher, stem: str, checks: dict[str, dict[int, Exercise]]):
             cell.source = strip_hidden(cell.source)
         if cell.cell_type == "markdown":
             cell.source = FOLDING_RE.sub(STUDENT_FOLDING, cell.source)
-        for key in ("jupyter",):
-            cell.metadata.pop(key, None)
-        if "tags" in cell.metadata and meta:
-            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "hide-cell"]
+        if meta:                                  # starters, stubs and checks are shown unfolded
+            cell.metadata.pop("jupyter", None)
+            if "tags" in cell.metadata:
+                cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "hide-cell"]
         out.append(cell)
     nb.cells = out
     return clear_outputs(nb)
