@@ -104,12 +104,47 @@ def exercise_of_cells(nb) -> dict[int, int]:
     return owner
 
 
+HEADING = re.compile(r"^(### Exercice \d+\b|## )", re.MULTILINE)
+
+
+def split_answers(nb) -> int:
+    """Move an answer's prose out of the next exercise's prompt (or out of ``## À retenir``) into its own
+    folded markdown cell, just before; the number of cells split.
+
+    An exercise's answer sometimes opens the cell of the next prompt; in its own folded cell, it is an
+    answer that the student edition removes. Idempotent: once split, the prompt starts with its heading.
+    """
+    span = exercise_section(nb)
+    if span is None:
+        return 0
+    start, end = span
+    split = 0
+    for i in range(min(end, len(nb.cells) - 1), start, -1):
+        cell = nb.cells[i]
+        if cell.cell_type != "markdown" or not (m := HEADING.search(cell.source)) or m.start() == 0:
+            continue
+        answer, rest = cell.source[:m.start()].strip(), cell.source[m.start():]
+        if i == end and not rest.startswith("## "):
+            continue
+        if not answer:
+            cell.source = rest
+            continue
+        new = nbformat.v4.new_markdown_cell(answer, id=f"{cell.get('id', str(i))}-answer"[:64])
+        new.metadata.update({"jupyter": {"source_hidden": True}, "tags": ["hide-cell"]})
+        cell.source = rest
+        nb.cells.insert(i, new)
+        split += 1
+    return split
+
+
 def mark(nb) -> bool:
     """Add nbgrader's metadata to each exercise's prompt, solution and answer cells; True if changed.
 
     Idempotent: the metadata is recomputed from the cells' positions and tags each time.
     """
     before = json.dumps([c.metadata for c in nb.cells], sort_keys=True)
+    if split_answers(nb):
+        before = None
     owner = exercise_of_cells(nb)
     counts: dict[tuple[int, str], int] = {}
     for i, ex in owner.items():
@@ -333,10 +368,15 @@ def student_edition(teacher, stem: str, checks: dict[str, dict[int, Exercise]]):
     owner = exercise_of_cells(nb)
     hints: dict[int, list[str]] = {}
     keep = []
+    solved: set[int] = set()
     for i, cell in enumerate(nb.cells):
         ex = owner.get(i)
+        if ex is not None and _is_solution(cell) and cell.cell_type == "code":
+            solved.add(ex)
         if ex is not None and not _grade_id(cell):
             if cell.cell_type == "markdown" and cell.source.strip() == "#### Solution":
+                continue
+            if cell.cell_type == "markdown" and ex in solved:   # prose between or after solutions
                 continue
             if _comment_only(cell):          # the course's own "Your code here" hint: into the starter
                 hints.setdefault(ex, []).extend(cell.source.strip().splitlines())

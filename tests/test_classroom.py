@@ -167,6 +167,23 @@ def test_markers_and_problems_on_a_toy():
     assert any("'mean' is also bound" in p for p in classroom.name_problems(shadowed, "99_toy", TOY_CHECKS))
 
 
+def test_answer_prose_gets_its_own_folded_cell():
+    """Prose that opens the next prompt (or À retenir) is an answer: split off, folded, marked, stubbed."""
+    nb = _toy()
+    nb.cells[5].source = "Les carrés croissent.\n\n" + nb.cells[5].source       # before Exercice 2
+    nb.cells[11].source = "La moyenne vaut 4,5.\n\n" + nb.cells[11].source     # before À retenir
+    assert classroom.mark(nb) and not classroom.mark(nb)
+    answers = [c for c in nb.cells if "-answer" in (classroom._grade_id(c) or "")]
+    assert [(classroom._grade_id(c), c.source) for c in answers] == [
+        ("ex1-answer", "La somme vaut 45."), ("ex1-answer-2", "Les carrés croissent."),
+        ("ex3-answer", "La moyenne vaut 4,5.")]
+    assert all(c.metadata["jupyter"]["source_hidden"] and "hide-cell" in c.metadata["tags"] for c in answers)
+    assert nb.cells[-1].source.startswith("## À retenir")
+    student = classroom.student_edition(classroom.teacher_edition(nb, "99_toy", TOY_CHECKS), "99_toy", TOY_CHECKS)
+    text = " ".join(c.source for c in student.cells)
+    assert "croissent" not in text and "4,5." not in text and "45." not in text
+
+
 # ------------------------------------------------------------------------------------ the grader
 @pytest.mark.slow
 def test_grading_a_toy(tmp_path):
