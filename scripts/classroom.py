@@ -582,8 +582,10 @@ def score(nb, stem: str, student: str, limit: int) -> list[Result]:
             if err is None:
                 points += pts
             else:
-                reasons.append(f"−{pts:g} ({_grade_id(nb.cells[i])}) : "
-                               + err.removeprefix("AssertionError: ")[:200])
+                missing = re.match(r"NameError: name '(\w+)' is not defined", err)
+                text = (f"{missing.group(1)} n'est pas défini" if missing
+                        else err.removeprefix("AssertionError: "))
+                reasons.append(f"−{pts:g} ({_grade_id(nb.cells[i])}) : {text[:200]}")
         max_points = sum(nb.cells[i].metadata["nbgrader"].get("points", 1) for i in tests)
         if points < max_points and context:
             reasons.insert(0, " ; ".join(dict.fromkeys(context)))

@@ -209,7 +209,7 @@ def test_grading_a_toy(tmp_path):
     why = {(r.student, r.exercise): " ".join(r.reasons) for r in results}
     assert "RuntimeError" in why[("mixed", 1)] and "limite de temps (2 s)" in why[("mixed", 3)]
     assert "RuntimeError" in why[("both", 1)] and "limite de temps (2 s)" in why[("both", 1)]
-    assert "name 'squares' is not defined" in why[("student", 2)]
+    assert "squares n'est pas défini" in why[("student", 2)]
     classroom.write_table(results, tmp_path / "grades")
     with open(tmp_path / "grades" / "grades.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
