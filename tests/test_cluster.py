@@ -104,6 +104,8 @@ def one_local_worker(monkeypatch):
     """A fresh LocalCluster of one worker, whatever scheduler the environment names."""
     monkeypatch.delenv("COURSE_DASK_ADDRESS", raising=False)
     monkeypatch.delenv("COURSE_DASK_GATEWAY", raising=False)
+    # a cluster started earlier in this process with Dask's defaults leaves the nanny's variable here
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     with cluster.connect(1, memory_limit="512MiB", verbose=False) as dc:
         yield dc
 
@@ -127,3 +129,61 @@ def test_settle_waits_until_the_workers_hold_no_result(one_local_worker):
     del kept
     cluster.settle(dc.client, timeout=10)
     assert not any(dc.client.has_what().values())
+
+
+
+@pytest.mark.slow
+def test_local_workers_do_not_get_the_nannys_malloc_trim_threshold(one_local_worker):
+    import os
+
+    dc = one_local_worker
+    # read inside the worker process itself, independently of the helper
+    inside = dc.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(inside.values()) == [None]
+    assert cluster.worker_environ(dc.client) == {addr: {"MALLOC_TRIM_THRESHOLD_": None} for addr in inside}
+    # the rest of Dask's pre-spawn environment is kept (one thread per BLAS library)
+    assert all(v == {"OMP_NUM_THREADS": "1"} for v in cluster.worker_environ(dc.client, ("OMP_NUM_THREADS",)).values())
+    # and the nanny, which runs in this process, did not set it here either
+    assert os.environ.get("MALLOC_TRIM_THRESHOLD_") is None
+
+
+@pytest.fixture
+def no_malloc_trim_variable():
+    """This process without MALLOC_TRIM_THRESHOLD_, before and after (a Dask nanny sets it in its own process)."""
+    import os
+
+    before = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    yield
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    if before is not None:
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = before
+
+
+@pytest.mark.slow
+def test_dask_defaults_do_set_malloc_trim_threshold(no_malloc_trim_variable):
+    """The reference the course's setting is checked against: Dask's own nanny sets the variable."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=40) as lc, \
+            Client(lc) as client:
+        assert list(cluster.worker_environ(client).values()) == [{"MALLOC_TRIM_THRESHOLD_": "65536"}]
+
+
+def _allocate_mb(mb):
+    import numpy as np
+
+    return float(np.ones(mb * 2**20 // 8).sum())  # written, so resident
+
+
+@pytest.mark.slow
+def test_reset_peak_memory_counts_only_what_follows(one_local_worker):
+    dc = one_local_worker
+    dc.client.run(_allocate_mb, 150)  # a peak before the reset, freed at once
+    ((rss, was_reset),) = cluster.reset_peak_memory(dc.client).values()
+    if not was_reset:
+        pytest.skip("this system cannot reset a process's peak memory (/proc/self/clear_refs)")
+    ((peak,),) = [tuple(cluster.worker_peak_memory_mb(dc.client).values())]
+    assert peak < rss + 50, f"the 150 MB allocated before the reset still count: peak {peak}, start {rss}"
+    dc.client.run(_allocate_mb, 100)
+    ((peak,),) = [tuple(cluster.worker_peak_memory_mb(dc.client).values())]
+    assert peak - rss > 80, f"100 MB allocated after the reset are not in the peak: peak {peak}, start {rss}"

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 import weakref
 from dataclasses import dataclass, field
@@ -28,10 +29,22 @@ from typing import Any
 
 from course_utils._optional import require
 
-__all__ = ["CourseCluster", "connect", "default_workers", "settle", "warm_up", "worker_peak_memory_mb"]
+__all__ = ["CourseCluster", "connect", "default_workers", "settle", "warm_up", "worker_peak_memory_mb",
+           "worker_environ", "reset_peak_memory", "NANNY_ENV_DROPPED"]
 
 #: Memory limit of each local worker (Dask pauses, then restarts, a worker that passes it).
 DEFAULT_MEMORY_LIMIT = "1GiB"
+
+#: Variables that Dask's nanny would set in each worker's environment before starting it
+#: (``distributed.nanny.pre-spawn-environ``) and that the course's local workers do not get.
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` makes glibc hand freed memory back to the system at once;
+#: setting it also switches off glibc's adaptive ``mmap`` threshold, so every array above
+#: 128 KiB is mapped and unmapped again, page faults included. An analysis that allocates
+#: many large short-lived arrays (awkward, NumPy) then runs about 1.3 times slower in a plain
+#: process given the same variable. A variable already in this process's environment is still
+#: inherited by the workers: one set on purpose, or one that a cluster started with Dask's
+#: defaults earlier in this process left there (the nanny sets it in its own process too).
+NANNY_ENV_DROPPED = ("MALLOC_TRIM_THRESHOLD_",)
 
 
 def default_workers() -> int:
@@ -137,9 +150,16 @@ def connect(n_workers: int | None = None, *, memory_limit: str | int = DEFAULT_M
         cluster.scale(n_workers or default_workers())
         dc = CourseCluster(cluster.get_client(), "gateway", f"dask-gateway {gateway}", cluster)
     else:
+        import dask
+
         n = n_workers or default_workers()
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                               dashboard_address="127.0.0.1:0", silence_logs=40)
+        # silence_logs: a worker's heartbeat that meets a scheduler already closing logs an ERROR with its
+        # traceback (a loaded machine, a cluster closed); a failed task still raises in the client.
+        # ``None`` removes a variable from the nanny's pre-spawn environment (distributed.nanny._get_env_variables);
+        # the nannies read it when they are created, inside this block, and keep it for restarts.
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{name}": None for name in NANNY_ENV_DROPPED}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
         client = Client(cluster)
         limit = cluster.workers[next(iter(cluster.workers))].memory_manager.memory_limit if cluster.workers else 0
         dc = CourseCluster(client, "local", f"LocalCluster on this machine: {n} worker process(es) x 1 thread, "
@@ -192,14 +212,73 @@ def settle(client: Any, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
+def _environ(names: tuple[str, ...]) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in names}
+
+
+def worker_environ(client: Any, names: tuple[str, ...] = NANNY_ENV_DROPPED) -> dict[str, dict[str, str | None]]:
+    """The value of each environment variable in ``names`` inside each worker (``None``: not set).
+
+    Returns
+    -------
+    dict
+        ``{worker address: {name: value or None}}``.
+    """
+    return client.run(_environ, tuple(names))
+
+
 def _peak_rss_mb() -> float:
     import resource
     import sys
 
+    # Linux: the process's own high-water mark (VmHWM). getrusage's ru_maxrss also holds the
+    # resident memory of the process it was forked from at its exec (a worker spawned by a
+    # Jupyter kernel would report the kernel's size), and a reset does not lower that part.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
 
 
 def worker_peak_memory_mb(client: Any) -> dict[str, float]:
-    """Peak resident memory (MB) of each worker process since it started (``getrusage``)."""
+    """Peak resident memory (MB) of each worker process since it started, or since :func:`reset_peak_memory`.
+
+    Read inside each worker: ``VmHWM`` of ``/proc/self/status`` on Linux, else ``getrusage``'s
+    ``ru_maxrss``.
+    """
     return {addr: round(mb, 1) for addr, mb in client.run(_peak_rss_mb).items()}
+
+
+def _rss_now_and_reset() -> tuple[float, bool]:
+    import psutil
+
+    rss = psutil.Process().memory_info().rss / 2**20
+    try:  # Linux: "5" resets the process's peak resident memory (VmHWM, and ru_maxrss with it)
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return rss, False
+    return rss, _peak_rss_mb() <= rss + 1.0
+
+
+def reset_peak_memory(client: Any) -> dict[str, tuple[float, bool]]:
+    """Start a peak-memory measurement in each worker: its resident memory now, and reset its peak.
+
+    The peak that :func:`worker_peak_memory_mb` reads afterwards, minus the memory
+    returned here, is what the computation in between needed above the worker's
+    baseline (its imports, its first pass). Without a reset the peak since the
+    process started would mostly measure the imports, whatever the computation did.
+
+    Returns
+    -------
+    dict
+        ``{worker address: (resident MB now, whether the peak was reset)}``. The reset
+        needs Linux (``/proc/self/clear_refs``); elsewhere the peak keeps counting from
+        the worker's start, so the difference may hold the imports' own peak too.
+    """
+    return client.run(_rss_now_and_reset)
