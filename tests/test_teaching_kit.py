@@ -198,3 +198,21 @@ def test_further_reading_cites_the_bibliography(kit):
             assert item["cite"] in keys, (nb, item["cite"])
             assert item["why"].strip()
     assert set(manifest.notebooks()) <= set(data), "a notebook without references to read next"
+
+
+# --------------------------------------------------------------------------------------------- licences
+def test_one_licence_for_the_course_content_and_simulations():
+    """MIT for the code, CC BY 4.0 for the content and the simulated data, one string for every simulation."""
+    from course_utils.datasets._registry import SIMULATION_LICENCE
+
+    assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+    content = (ROOT / "LICENSE-CONTENT.md").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in content and "creativecommons.org/licenses/by/4.0" in content
+    assert SIMULATION_LICENCE.startswith("CC BY 4.0")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "LICENSE-CONTENT.md" in readme and "(LICENSE)" in readme
+    assert SIMULATION_LICENCE in (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    for path in sorted((ROOT / "course_utils" / "datasets").glob("*/simulation.py")):
+        text = path.read_text(encoding="utf-8")
+        assert "SIMULATION_LICENCE" in text, f"{path.parent.name}: a simulation without the course's licence"
+        assert not re.search(r"licen[cs]e\s*=\s*[\"']", text), f"{path.parent.name}: a licence written by hand"
