@@ -228,19 +228,21 @@ def rules() -> tuple[Rule, ...]:
 
 
 _CODE_SPAN = re.compile(r"`[^`\n]*`|\]\([^)]*\)|https?://\S+|\$[^$\n]*\$|<[^>\n]*>")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1", re.M | re.S)
 _ITALIC_EN = re.compile(r"(?<!\*)\*[^*\n]+\*(?!\*)")  # *batch*: the English term given as a gloss
 
 
 def _protected(text: str) -> list[tuple[int, int]]:
     spans = [m.span() for m in _CODE_SPAN.finditer(text)]
     spans += [m.span() for m in _ITALIC_EN.finditer(text)]
-    fence = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1", re.M | re.S)
-    spans += [m.span() for m in fence.finditer(text)]
+    spans += [m.span() for m in _FENCE.finditer(text)]
     return spans
 
 
 def _apply(text: str, rule: Rule, *, fix: bool) -> tuple[str, list[str]]:
     """Replace (or only find) ``rule``'s variants in prose ``text``, outside code, links, math and glosses."""
+    if not rule.pattern.search(text):
+        return text, []
     protected = _protected(text)
     for phrase in rule.allowed:
         protected += [(m.start(), m.end()) for m in re.finditer(re.escape(phrase), text)]
@@ -283,6 +285,10 @@ def _french_strings(source: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: A quick filter: a code cell in which no rule can match is not tokenized.
+_ANY_VARIANT = re.compile(r"(?i)signific|[cč]h?[ée]renkov|réjection|rejet|efficacit|batch|\blots?\b|hyper-")
+
+
 def fix_prose(cell: dict, *, fix: bool = True) -> list[str]:
     """Replace the banned variants in a cell's prose; returns what was found (``fix=False``: only find)."""
     src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
@@ -291,16 +297,17 @@ def fix_prose(cell: dict, *, fix: bool = True) -> list[str]:
         for rule in rules():
             src, hits = _apply(src, rule, fix=fix)
             found += hits
-    elif cell["cell_type"] == "code":
-        for rule in rules():
-            pieces, last = [], 0
-            for a, b in _french_strings(src):
-                new, hits = _apply(src[a:b], rule, fix=fix)
+    elif cell["cell_type"] == "code" and _ANY_VARIANT.search(src):
+        pieces, last = [], 0
+        for a, b in _french_strings(src):   # tokenized once; every rule on each French string
+            new = src[a:b]
+            for rule in rules():
+                new, hits = _apply(new, rule, fix=fix)
                 found += hits
-                pieces += [src[last:a], new]
-                last = b
-            pieces.append(src[last:])
-            src = "".join(pieces)
+            pieces += [src[last:a], new]
+            last = b
+        pieces.append(src[last:])
+        src = "".join(pieces)
     if fix:
         cell["source"] = src
     return found
