@@ -323,9 +323,10 @@ def bib_entries() -> dict[str, dict[str, str]]:
     out = {}
     for key, entry in data.entries.items():
         fields = {k.lower(): str(v) for k, v in entry.fields.items()}
-        authors = [" ".join(p.last_names) for p in entry.persons.get("author", [])]
-        fields["authors"] = (authors[0] + " et al." if len(authors) > 2 else " et ".join(authors)) if authors \
-            else fields.get("organization", fields.get("publisher", ""))
+        authors = [_clean(" ".join(p.last_names)) for p in entry.persons.get("author", [])]
+        more = "others" in authors   # BibTeX's "and others"
+        authors = [a for a in authors if a != "others"]
+        fields["authors"] = authors[0] + " et al." if more or len(authors) > 2 else " et ".join(authors)
         out[key] = fields
     return out
 

@@ -130,7 +130,7 @@ def test_page(page_path, site_url, browser):
     CHECKED.append(page_path)
     errors, failed, external = [], [], []
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_navigation_timeout(120_000)   # a long notebook page typesets its math for a while on a busy machine
+    page.set_default_timeout(120_000)   # a long notebook page (math, plotly) takes a while on a busy machine
 
     def route(r):
         if r.request.url.startswith(site_url):
