@@ -76,6 +76,20 @@ def _hours(minutes: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d}" if minutes % 60 else f"{minutes // 60} h"
 
 
+#: The milestones of the syllabus's "qui introduit quoi": (label, pattern searched in ``introduces``).
+MILESTONES = (
+    ("arbres de décision boostés", r"arbres.*boost"),
+    ("premier réseau de neurones", r"réseau de neurones"),
+    ("PyTorch", r"PyTorch"),
+    ("Keras", r"Keras"),
+    ("réseaux convolutifs", r"convolutif"),
+    ("réseaux sur graphe", r"graphe \(|sur graphe"),
+    ("modèles génératifs (VAE, GAN, flots)", r"autoencodeur variationnel"),
+    ("attention et transformeurs", r"attention"),
+    ("apprentissage par renforcement", r"renforcement"),
+)
+
+
 def prerequisites(key: str) -> str:
     """The title cell's prerequisites paragraph of notebook ``key``, from its ``[syllabus.NN]`` entry."""
     entry = manifest.syllabus()[key]
@@ -125,6 +139,12 @@ def syllabus_markdown(*, figure: str | None = None, heading: str = "#") -> str:
         assumed = "; ".join([*e.maths, *e.ml, e.tools]) or "—"
         lines.append(f"| {rank} | **{key}** — {_title(key)} | {_duration(key)} | {deps} | {assumed} | "
                      f"{'; '.join(e.introduces)} |")
+    lines += ["", f"{h}# Qui introduit quoi", "",
+              "Le premier notebook, dans l'ordre recommandé, dont la colonne « introduit » nomme chacun des outils "
+              "que les autres supposent connus :", ""]
+    for label, pattern in MILESTONES:
+        first = next((k for k in order if any(re.search(pattern, x, re.I) for x in entries[k].introduces)), None)
+        lines.append(f"- {label} : " + (f"**{first}** — {_title(first)}" if first else "aucun notebook"))
     lines += ["", f"{h}# Carte des dépendances", "",
               "Une flèche va d'un notebook à celui qui s'appuie sur lui (le texte de chaque flèche est dans la "
               "colonne « s'appuie sur » et dans le paragraphe « Prérequis » de chaque notebook).", ""]
