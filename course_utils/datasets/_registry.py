@@ -67,7 +67,7 @@ SOURCES = ("auto", "real", "simulated")
 #: The licence of every course simulation: the course's content licence (prose, figures, simulated data),
 #: beside the MIT licence of the code that generates them (LICENSE, LICENSE-CONTENT.md). One string, used by
 #: every simulation's ``Dataset``, the catalogue (data/README.md) and the README.
-SIMULATION_LICENCE = "CC BY 4.0 (simulation du cours ; le code qui la génère : MIT)"
+SIMULATION_LICENCE = "CC BY 4.0 (the course's simulation; the code that generates it: MIT)"
 
 #: How each source is named to the reader.
 SOURCE_LABELS = {"real": "jeu de données publié", "simulated": "SIMULATION du cours"}
