@@ -177,9 +177,9 @@ _GREEK = {"varepsilon": "ε", "epsilon": "ε", "sigma": "σ", "lambda": "λ", "e
 
 def _plain(text: str) -> str:
     """Figure text without f-string fields, LaTeX commands or Markdown markup, on one line."""
-    text = re.sub(r"(?<!\\)\{([^{}]*)\}", lambda m: m.group(1) if re.fullmatch(r"\w{1,3}", m.group(1)) else "…",
-                  text)
+    text = text.replace("\\\\", "\\")   # the source of a string literal: \\sqrt is \sqrt
     text = re.sub(r"\\([a-zA-Z]+)", lambda m: _GREEK.get(m.group(1), ""), text).replace("$", "")
+    text = re.sub(r"\{([^{}]*)\}", lambda m: m.group(1) if re.fullmatch(r"\w{1,3}", m.group(1)) else "…", text)
     text = re.sub(r"[{}*`#]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", text)
     return " ".join(text.split())
 
@@ -193,7 +193,8 @@ def figure_description(source: str, context: str) -> tuple[str, str]:
     titles, axes = [], []
     for m in _FIGURE_TEXT.finditer(source):
         text = _plain(m.group(3))
-        if len(re.findall(r"[^\W\d_]", text)) < 6 or text in titles or text in axes:
+        letters = len(re.findall(r"[^\W\d_]", text))
+        if letters < 6 or ("…" in text and letters < 15) or text in titles or text in axes:
             continue  # mostly computed (an f-string's fields): it says nothing without its values
         (titles if m.group("kw") in _TITLES else axes).append(text)
     prose = re.sub(r"^#+ .*$", "", context, flags=re.M).strip() + " "
