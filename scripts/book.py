@@ -188,7 +188,7 @@ def figure_description(source: str, context: str) -> tuple[str, str]:
     """(alt text, caption) of the figures a code cell draws, from its titles and axis labels.
 
     The titles (``set_title``, ``suptitle``, ``title=``) make the caption, titles and axis labels the alt
-    text; a cell without them is described by the first sentence of the markdown cell above it.
+    text; a cell without them is described by the last sentence of the markdown cell above it.
     """
     titles, axes = [], []
     for m in _FIGURE_TEXT.finditer(source):
@@ -197,8 +197,11 @@ def figure_description(source: str, context: str) -> tuple[str, str]:
         if letters < 6 or ("…" in text and letters < 15) or text in titles or text in axes:
             continue  # mostly computed (an f-string's fields): it says nothing without its values
         (titles if m.group("kw") in _TITLES else axes).append(text)
-    prose = re.sub(r"^#+ .*$", "", context, flags=re.M).strip() + " "
-    sentence = _plain(re.split(r"(?<=[.:!?])\s", prose, maxsplit=1)[0])
+    prose = re.sub(r"^#+ .*$", "", context, flags=re.M).strip()
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", prose) if s.strip()]
+    sentence = _plain(sentences[-1]).rstrip(" :") if sentences else ""   # the text just above: what it shows
+    if len(sentence) > 200:
+        sentence = sentence[:200].rsplit(" ", 1)[0] + " …"
     caption = " ; ".join(titles) or sentence or "Figure produite par la cellule ci-dessus."
     alt = "Figure : " + " ; ".join(titles or [sentence or "sortie graphique de la cellule"])
     if axes:
