@@ -3,7 +3,8 @@
 #   make test     set everything up (with the maintainers' tools), then lint, unit, notebooks (fast mode)
 #                 and the site (test-book)
 # Also: make unit-fast, make check-install, make lab, make data, make book, make bench, make bench-full,
-# make bench-dask, make clean.
+# make bench-dask, make clean; for teachers: make classroom, make grade SUBMISSIONS=folder,
+# make classroom-check (scripts/classroom.py, nbgrader's format).
 # Kernels draw with the inline backend: MPLBACKEND is never exported here (with Agg,
 # the executed copies in build/ would hold no figure).
 
@@ -34,7 +35,7 @@ python-version:
 	  echo "       Install Python 3.11 or 3.12, then: rm -rf $(VENV) (if it exists) and make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)"; \
 	  exit 1; }
 
-.PHONY: all python-version setup setup-dev course test lint unit unit-fast notebooks check-install check-colab book test-book lab data bench bench-full bench-dask clean help
+.PHONY: all python-version setup setup-dev course test lint unit unit-fast notebooks check-install check-colab book test-book lab data bench bench-full bench-dask clean help classroom grade classroom-check
 
 all: help
 
@@ -53,6 +54,9 @@ help:
 	@echo "make test-book - build the site and check every page in Chromium (part of make test)"
 	@echo "make bench-dask - throughput of notebook 01b's Dask analysis, 1 and 2 workers vs one process"
 	@echo "make check-colab - notebooks 00, 01, 03b, 04, 07 on Colab's packages (Python 3.12) after the first cell's install"
+	@echo "make classroom - build/classroom/: student/ (starters instead of solutions), teacher/, autograder/"
+	@echo "make grade SUBMISSIONS=folder - grade folder/<student>/NN_name.ipynb (fast, offline): grades.csv, grades.html"
+	@echo "make classroom-check - every notebook: teacher full marks, student zero, solved/raising/looping exercises"
 
 $(BIN)/python: | python-version
 	$(PYTHON) -m venv $(VENV)
@@ -145,3 +149,21 @@ clean:
 # Needs only a Python 3.11+ to start the script (not the course's .venv).
 check-colab:
 	$(PYTHON) scripts/check_colab.py $(COLAB_NOTEBOOKS)
+
+# The classroom kit (scripts/classroom.py; nbgrader's cell metadata, so nbgrader can also use the editions).
+# make classroom: build/classroom/{student,teacher,autograder}/ from the notebooks and
+# scripts/classroom_checks.toml. make grade SUBMISSIONS=folder: each folder/<student>/NN_name.ipynb in its
+# own kernel, fast mode, offline, each exercise cell stopped after EXERCISE_TIMEOUT s; the table goes to
+# GRADES (default: folder-grades/). make classroom-check: the kit's scenarios on every notebook
+# (CLASSROOM_NOTEBOOKS="00 12" for some), four or five fast-mode runs of each: long.
+CLASSROOM_OUT ?= build/classroom
+EXERCISE_TIMEOUT ?= 120
+classroom: $(STAMP)
+	$(BIN)/python scripts/classroom.py build --out $(CLASSROOM_OUT)
+
+grade: $(STAMP)
+	@if [ -z "$(SUBMISSIONS)" ]; then echo "usage: make grade SUBMISSIONS=folder (folder/<student>/NN_name.ipynb)"; exit 2; fi
+	COURSE_FAST=1 COURSE_OFFLINE=1 $(BIN)/python scripts/classroom.py grade "$(SUBMISSIONS)" --exercise-timeout $(EXERCISE_TIMEOUT) $(if $(GRADES),--out "$(GRADES)")
+
+classroom-check: $(STAMP)
+	COURSE_FAST=1 COURSE_OFFLINE=1 $(BIN)/python scripts/classroom.py check --out build/classroom-check $(CLASSROOM_NOTEBOOKS)

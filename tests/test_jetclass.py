@@ -155,6 +155,27 @@ def test_wrong_files_are_refused_clearly(tmp_path):
         formats.read(flat)
 
 
+def test_load_keeps_only_the_classes_asked(tmp_path):
+    from course_utils.datasets import jetclass
+
+    data = fake_jets(40, seed=5)
+    home = tmp_path / "home"
+    home.mkdir()
+    formats.write(data, home / jetclass.FILE.name)
+    ds = jetclass.load("real", classes=["Tbqq", "QCD"], data_home=home, verbose=False)
+    assert set(np.unique(ds.data.y)) <= {CLASSES.index("QCD"), CLASSES.index("Tbqq")}
+    assert len(ds) == int(np.isin(data.y, [0, 8]).sum()) > 0
+    sub = jetclass.load("real", n=3, classes="QCD", seed=1, data_home=home, verbose=False)
+    assert len(sub) == 3 and set(sub.data.y) == {0}
+    with pytest.raises(ValueError, match="among"):
+        jetclass.load("real", classes=["top"], data_home=home, verbose=False)
+    with pytest.raises(ValueError, match="of the classes"):
+        jetclass.load("real", n=10_000, classes=["QCD"], data_home=home, verbose=False)
+    from course_utils.datasets.jetclass import simulation
+
+    assert simulation.jets_per_class(5, ("QCD", "Zqq")) == {"QCD": 3, "Zqq": 2}
+
+
 def test_labels_must_be_one_hot(tmp_path):
     data = fake_jets(6)
     path = published_like(tmp_path / "two.root", data)

@@ -46,7 +46,14 @@ import numpy as np
 from course_utils.datasets._fetch import fetch
 from course_utils.datasets._registry import Dataset, DatasetInfo, RemoteFile, load_with_fallback
 from course_utils.datasets.jetclass import formats
-from course_utils.datasets.jetclass.formats import CLASSES, JetClassData, particle_inputs, read, write
+from course_utils.datasets.jetclass.formats import (
+    CLASSES,
+    JetClassData,
+    check_classes,
+    particle_inputs,
+    read,
+    write,
+)
 from course_utils.validation import check_count
 
 __all__ = ["INFO", "FILE", "CLASSES", "SIM_JETS", "JetClassData", "read", "write", "particle_inputs", "load",
@@ -69,7 +76,8 @@ INFO = DatasetInfo(
     title="JetClass, ten classes of large-radius jets for the Particle Transformer (Qu, Li, Qian)",
     provenance="JetClass example file of the ParT repository (jet-universe/particle_transformer); "
                "full dataset: Zenodo record 6619768",
-    licence="CC BY 4.0 (as shown on Zenodo record 6619768; not re-checked from this machine)",
+    licence="MIT (the dataset card of jet-universe/jetclass on Hugging Face); the licence shown on Zenodo "
+            "record 6619768 was not checked from this machine",
     citation="H. Qu, C. Li, S. Qian, 'Particle Transformer for Jet Tagging', ICML 2022, arXiv:2202.03772; "
              "dataset: H. Qu, C. Li, S. Qian, 'JetClass: A Large-Scale Dataset for Deep Learning in Jet "
              "Physics', Zenodo (2022), doi:10.5281/zenodo.6619768",
@@ -85,26 +93,33 @@ INFO = DatasetInfo(
 )
 
 
-def _subset(data: JetClassData, n: int | None, seed: int) -> JetClassData:
-    """``n`` jets drawn at random with ``seed`` (all of them, in the file's order, when ``n`` is None)."""
-    if n is None:
+def _subset(data: JetClassData, n: int | None, seed: int, classes: tuple[str, ...] | None = None) -> JetClassData:
+    """``n`` jets drawn at random with ``seed`` (all of them, in the file's order, when ``n`` is None),
+    among the jets of ``classes`` only when given."""
+    keep = np.arange(len(data))
+    if classes is not None:
+        keep = np.flatnonzero(np.isin(data.y, [CLASSES.index(c) for c in classes]))
+    if n is None and classes is None:
         return data
-    if n > len(data):
-        raise ValueError(f"n={n} jets asked, the file holds {len(data)}")
-    rows = np.random.default_rng(seed).permutation(len(data))[:n]
+    if n is not None and n > len(keep):
+        raise ValueError(f"n={n} jets asked, the file holds {len(keep)}"
+                         + ("" if classes is None else f" of the classes {list(classes)}"))
+    rows = keep if n is None else keep[np.random.default_rng(seed).permutation(len(keep))[:n]]
     return JetClassData(data.particles[rows], data.jets.iloc[rows].reset_index(drop=True), data.y[rows],
                         data.aux.iloc[rows].reset_index(drop=True))
 
 
-def _load_real(n: int | None, seed: int, verbose: bool, data_home: str | os.PathLike[str] | None) -> Dataset:
+def _load_real(n: int | None, seed: int, verbose: bool, data_home: str | os.PathLike[str] | None,
+               classes: tuple[str, ...] | None = None) -> Dataset:
     path = fetch(INFO.name, FILE, progress=verbose, data_home=data_home)
-    data = _subset(read(path), n, seed)
+    data = _subset(read(path), n, seed, classes)
     return Dataset(data, "real", INFO.name, INFO.provenance, INFO.licence, path,
                    {"counts": data.counts(), "file": path.name})
 
 
 def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None = None, seed: int = 42,
-         verbose: bool = True, data_home: str | os.PathLike[str] | None = None, detector: Any = None) -> Dataset:
+         verbose: bool = True, data_home: str | os.PathLike[str] | None = None, detector: Any = None,
+         classes: Any = None) -> Dataset:
     """JetClass jets, from the published example file or the course's simulation.
 
     Parameters
@@ -126,6 +141,10 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
     detector
         The simulation's :class:`~course_utils.datasets.jetclass.simulation.Detector`
         (only with ``source="simulated"``).
+    classes
+        Names among :data:`CLASSES` (e.g. ``("QCD", "Tbqq")``): only the jets of
+        those classes (published: drawn among them; simulation: only those
+        processes generated, ``n`` shared among them). None: all ten.
 
     Returns
     -------
@@ -136,13 +155,14 @@ def load(source: Literal["auto", "real", "simulated"] = "auto", *, n: int | None
         training input). ``.details["counts"]``: jets per class.
     """
     n = check_count(n, "n", allow_none=True)
+    classes = check_classes(classes)
     if detector is not None and source != "simulated":
         raise ValueError(f"detector changes the course's simulation only: use source='simulated', not {source!r}")
 
     def simulated() -> Dataset:
         from course_utils.datasets.jetclass import simulation
 
-        return simulation.simulate(SIM_JETS if n is None else n, seed=seed, detector=detector)
+        return simulation.simulate(SIM_JETS if n is None else n, seed=seed, detector=detector, classes=classes)
 
-    return load_with_fallback(INFO.name, source, lambda: _load_real(n, seed, verbose, data_home), simulated,
+    return load_with_fallback(INFO.name, source, lambda: _load_real(n, seed, verbose, data_home, classes), simulated,
                               info=INFO, verbose=verbose)

@@ -61,7 +61,7 @@ import pandas as pd
 from course_utils import _files
 from course_utils.validation import check_count
 
-__all__ = ["TREE", "CLASSES", "LABELS", "PARTICLE_BRANCHES", "LABEL_BRANCHES", "JET_BRANCHES", "AUX_BRANCHES",
+__all__ = ["TREE", "CLASSES", "check_classes", "LABELS", "PARTICLE_BRANCHES", "LABEL_BRANCHES", "JET_BRANCHES", "AUX_BRANCHES",
            "BRANCHES", "FEATURES", "STANDARDISATION", "JetClassData", "ParticleInputs", "read", "write",
            "particle_inputs"]
 
@@ -160,6 +160,20 @@ class JetClassData:
         """Jets per class, by class name (classes absent from the data included, with 0)."""
         n = np.bincount(self.y, minlength=len(CLASSES))
         return {c: int(k) for c, k in zip(CLASSES, n)}
+
+
+def check_classes(classes: Any) -> tuple[str, ...] | None:
+    """``classes`` as a tuple of known class names in the paper's order (None stays None)."""
+    if classes is None:
+        return None
+    if isinstance(classes, str):
+        classes = (classes,)
+    names = tuple(classes)
+    unknown = [c for c in names if c not in CLASSES]
+    if unknown or not names:
+        raise ValueError(f"classes must be a non-empty list of names among {list(CLASSES)}, got {names!r}")
+    return tuple(c for c in CLASSES if c in names)
+
 
 
 class ParticleInputs(NamedTuple):

@@ -129,6 +129,7 @@ from course_utils.datasets.jetclass.formats import (
     JET_BRANCHES,
     PARTICLE_BRANCHES,
     JetClassData,
+    check_classes,
     read,
     write,
 )
@@ -398,10 +399,11 @@ def generate(wanted: dict[str, int], *, seed: int = 42, detector: Detector | Non
                                      margin=1.05, desc=desc, workers=workers)
 
 
-def jets_per_class(n: int) -> dict[str, int]:
-    """``n`` jets shared among the ten classes as evenly as possible (the first classes get the remainder)."""
-    n = check_count(n, "n", max_value=MAX_JETS * len(CLASSES))
-    return {c: n // len(CLASSES) + (1 if i < n % len(CLASSES) else 0) for i, c in enumerate(CLASSES)}
+def jets_per_class(n: int, classes: tuple[str, ...] = CLASSES) -> dict[str, int]:
+    """``n`` jets shared among ``classes`` (default: the ten) as evenly as possible (the first classes get
+    the remainder)."""
+    n = check_count(n, "n", max_value=MAX_JETS * len(classes))
+    return {c: n // len(classes) + (1 if i < n % len(classes) else 0) for i, c in enumerate(classes)}
 
 
 def _to_data(rows: np.ndarray) -> JetClassData:
@@ -417,7 +419,8 @@ def _to_data(rows: np.ndarray) -> JetClassData:
     return JetClassData(particles, jets, np.array([r[3] for r in rows], dtype=np.int64), aux)
 
 
-def simulate(n: int, *, seed: int = 42, detector: Detector | None = None, workers: int | None = None) -> Dataset:
+def simulate(n: int, *, seed: int = 42, detector: Detector | None = None, workers: int | None = None,
+             classes: Any = None) -> Dataset:
     """A simulated JetClass file of ``n`` jets, the ten classes in equal numbers, generated once and cached.
 
     Parameters
@@ -430,6 +433,8 @@ def simulate(n: int, *, seed: int = 42, detector: Detector | None = None, worker
         Generation window, detector model and selection (default :class:`Detector`).
     workers
         Worker processes (default one per core; the result does not depend on it).
+    classes
+        Only these classes (names among :data:`CLASSES`), ``n`` shared among them; None: all ten.
 
     Returns
     -------
@@ -438,9 +443,12 @@ def simulate(n: int, *, seed: int = 42, detector: Detector | None = None, worker
         read back from the written file (classes shuffled); ``.details``: jets
         per class, acceptance and CPU time per kept jet of each class.
     """
-    wanted = {c: k for c, k in jets_per_class(n).items() if k > 0}
+    chosen = check_classes(classes)
+    wanted = {c: k for c, k in jets_per_class(n, chosen or CLASSES).items() if k > 0}
     det = detector or Detector()
-    params = {"n": int(n), "seed": seed, "detector": asdict(det)}
+    params: dict[str, Any] = {"n": int(n), "seed": seed, "detector": asdict(det)}
+    if chosen is not None and chosen != CLASSES:  # the default key is unchanged: existing caches stay valid
+        params["classes"] = list(chosen)
 
     def make(folder: Path) -> None:
         t0 = time.perf_counter()
@@ -462,7 +470,9 @@ def simulate(n: int, *, seed: int = 42, detector: Detector | None = None, worker
     details = {"counts": data.counts(), "seed": seed, "detector": asdict(det), "stats": stats}
     provenance = (f"course simulation: Pythia 8 (13 TeV, MPI {'on' if det.mpi else 'off'}) + simple detector + "
                   f"FastJet anti-kT R = {det.jet_r:g}, {det.jet_pt_min:.0f} < pT < {det.jet_pt_max:.0f} GeV, "
-                  f"|eta| < {det.jet_eta_max:g}, ten JetClass classes, seed {seed}")
+                  f"|eta| < {det.jet_eta_max:g}, "
+                  f"{'ten JetClass classes' if chosen in (None, CLASSES) else 'classes ' + ', '.join(chosen)}, "
+                  f"seed {seed}")
     return Dataset(data, "simulated", "jetclass", provenance, SIMULATION_LICENCE, path, details)
 
 
