@@ -29,8 +29,8 @@ from typing import Any
 
 from course_utils import config
 
-__all__ = ["MODES", "SOURCES", "Sample", "Notebook", "read", "notebooks", "notebook", "size", "load_args",
-           "prepared_samples"]
+__all__ = ["MODES", "SOURCES", "Sample", "Notebook", "Syllabus", "Plan", "read", "notebooks", "notebook", "size",
+           "load_args", "prepared_samples", "syllabus", "plans", "recommended_order", "minutes"]
 
 #: The two modes of the course (``config.mode_name()``).
 MODES = ("full", "fast")
@@ -64,6 +64,31 @@ class Notebook:
     data: str
     datasets: dict[str, Sample] = field(default_factory=dict)
     sizes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Syllabus:
+    """What a notebook assumes and introduces (``[syllabus.NN]``): the syllabus and the dependency graph.
+
+    ``builds_on`` maps each notebook it assumes to what it takes from it, in the order written.
+    """
+
+    key: str
+    builds_on: dict[str, str]
+    maths: tuple[str, ...]
+    ml: tuple[str, ...]
+    tools: str
+    introduces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An example term plan (``[plans.NAME]``): sessions, each a list of notebook keys."""
+
+    name: str
+    title: str
+    session_name: str
+    sessions: tuple[tuple[str, ...], ...]
 
 
 def _is_per(value: Any, keys: tuple[str, ...]) -> bool:
@@ -233,3 +258,102 @@ def prepared_samples(mode: str | None = None) -> list[tuple[str, dict[str, Any],
                 ident = f"{sample.dataset} {sorted(call.items(), key=lambda kv: kv[0])!r}"
                 calls.setdefault(ident, (sample.dataset, call, []))[2].append(entry.key)
     return list(calls.values())
+
+
+_SYLLABUS_KEYS = {"builds_on", "maths", "ml", "tools", "introduces"}
+
+
+def _parse_syllabus(data: dict[str, Any]) -> dict[str, Syllabus]:
+    entries = data.get("syllabus")
+    if not isinstance(entries, dict) or not entries:
+        raise ValueError("manifest: no [syllabus.NN] table")
+    out = {}
+    for key, entry in entries.items():
+        if set(entry) != _SYLLABUS_KEYS:
+            raise ValueError(f"manifest: syllabus {key!r} has keys {sorted(entry)}, expected {sorted(_SYLLABUS_KEYS)}")
+        builds_on = entry["builds_on"]
+        if not isinstance(builds_on, dict) or not all(isinstance(v, str) and v for v in builds_on.values()):
+            raise ValueError(f"manifest: syllabus {key!r}: builds_on must map notebook keys to what is taken from them")
+        if not entry["introduces"]:
+            raise ValueError(f"manifest: syllabus {key!r}: introduces is empty")
+        out[key] = Syllabus(key, dict(builds_on), tuple(entry["maths"]), tuple(entry["ml"]), entry["tools"],
+                            tuple(entry["introduces"]))
+    for key, entry in out.items():
+        unknown = sorted(set(entry.builds_on) - set(out))
+        if unknown:
+            raise ValueError(f"manifest: syllabus {key!r} builds on {unknown}, which have no [syllabus] entry")
+    _topological(out)  # raises on a cycle
+    return out
+
+
+def _topological(entries: dict[str, Syllabus]) -> list[str]:
+    """Kahn's algorithm; among the notebooks ready at each step, the smallest number first."""
+    remaining = {k: set(e.builds_on) for k, e in entries.items()}
+    order: list[str] = []
+    while remaining:
+        ready = sorted(k for k, deps in remaining.items() if not deps)
+        if not ready:
+            raise ValueError(f"manifest: the syllabus's builds_on has a cycle among {sorted(remaining)}")
+        order.append(ready[0])
+        del remaining[ready[0]]
+        for deps in remaining.values():
+            deps.discard(ready[0])
+    return order
+
+
+@lru_cache(maxsize=1)
+def _default_data() -> dict[str, Any]:
+    return tomllib.loads(resources.files("course_utils").joinpath("manifest.toml").read_text(encoding="utf-8"))
+
+
+def syllabus() -> dict[str, Syllabus]:
+    """Every notebook's syllabus entry, by key, in the recommended order (planned notebooks included).
+
+    A key with a syllabus entry but no ``[notebooks.NN]`` entry is a notebook being written.
+    """
+    entries = _parse_syllabus(_default_data())
+    return {k: entries[k] for k in _topological(entries)}
+
+
+def recommended_order() -> list[str]:
+    """The notebooks in the order to take them: every notebook after those it builds on, else by number.
+
+    >>> order = recommended_order()
+    >>> order.index("03b") < order.index("02")     # 02 assumes a first network, which 03b introduces
+    True
+    """
+    return list(syllabus())
+
+
+def plans() -> dict[str, Plan]:
+    """The example term plans (``[plans.NAME]``), each checked against the syllabus's dependencies."""
+    entries = _parse_syllabus(_default_data())
+    out = {}
+    for name, raw in _default_data().get("plans", {}).items():
+        sessions = tuple(tuple(s) for s in raw["sessions"])
+        seen: set[str] = set()
+        for session in sessions:
+            for key in session:
+                if key not in entries:
+                    raise ValueError(f"manifest: plan {name!r} lists {key!r}, which has no [syllabus] entry")
+                missing = sorted(set(entries[key].builds_on) - seen)
+                if missing:
+                    raise ValueError(f"manifest: plan {name!r} schedules {key} before {missing}, which it builds on")
+                seen.add(key)
+        out[name] = Plan(name, raw["title"], raw["session_name"], sessions)
+    return out
+
+
+def minutes(duration: str) -> int:
+    """Minutes in a duration written as the manifest writes it: ``"1 h 30"``, ``"2 h"``, ``"45 min"``.
+
+    >>> minutes("1 h 30"), minutes("2 h"), minutes("45 min")
+    (90, 120, 45)
+    """
+    import re
+
+    match = re.fullmatch(r"(?:(\d+) h)?(?: ?(\d+)(?: min)?)?", duration.strip())
+    if not match or not any(match.groups()):
+        raise ValueError(f"duration {duration!r} is not written like '1 h 30', '2 h' or '45 min'")
+    hours, mins = (int(g) if g else 0 for g in match.groups())
+    return 60 * hours + mins

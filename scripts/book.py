@@ -57,7 +57,8 @@ def executed_copy(nb: Path, mode: str, build: Path, allow_execute: bool) -> Path
         if path.is_file() and path.stat().st_mtime >= nb.stat().st_mtime:
             meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
             if meta.get("course", {}).get("mode") == mode:
-                print(f"    {nb.name}: reusing {path.relative_to(ROOT)}", flush=True)
+                shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                print(f"    {nb.name}: reusing {shown}", flush=True)
                 return path
     if not allow_execute:
         raise SystemExit(f"{nb.name}: no fresh executed copy in {mode} mode and --no-execute was given")
@@ -164,6 +165,60 @@ def fold_markdown(cell: dict, summary: str = ANSWER_SUMMARY) -> dict:
     return {**cell, "source": folded}
 
 
+_FIGURE_TEXT = re.compile(
+    r"""(?P<kw>set_title|suptitle|set_xlabel|set_ylabel|\btitle|\bxlabel|\bylabel|xaxis_title|yaxis_title)"""
+    r"""\s*[(=]\s*f?(["'])((?:(?!\2).)+)\2""")
+_TITLES = ("set_title", "suptitle", "title")
+
+
+_GREEK = {"varepsilon": "ε", "epsilon": "ε", "sigma": "σ", "lambda": "λ", "eta": "η", "phi": "φ", "Delta": "Δ",
+          "sqrt": "√", "tau": "τ", "beta": "β", "alpha": "α", "pi": "π", "mu": "μ", "chi": "χ", "gamma": "γ"}
+
+
+def _plain(text: str) -> str:
+    """Figure text without f-string fields, LaTeX commands or Markdown markup, on one line."""
+    text = text.replace("\\\\", "\\")   # the source of a string literal: \\sqrt is \sqrt
+    text = re.sub(r"\\([a-zA-Z]+)", lambda m: _GREEK.get(m.group(1), ""), text).replace("$", "")
+    text = re.sub(r"\{([^{}]*)\}", lambda m: m.group(1) if re.fullmatch(r"\w{1,3}", m.group(1)) else "…", text)
+    text = re.sub(r"[{}*`#]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", text)
+    return " ".join(text.split())
+
+
+def figure_description(source: str, context: str) -> tuple[str, str]:
+    """(alt text, caption) of the figures a code cell draws, from its titles and axis labels.
+
+    The titles (``set_title``, ``suptitle``, ``title=``) make the caption, titles and axis labels the alt
+    text; a cell without them is described by the last sentence of the markdown cell above it.
+    """
+    titles, axes = [], []
+    for m in _FIGURE_TEXT.finditer(source):
+        text = _plain(m.group(3))
+        letters = len(re.findall(r"[^\W\d_]", text))
+        if letters < 6 or ("…" in text and letters < 15) or text in titles or text in axes:
+            continue  # mostly computed (an f-string's fields): it says nothing without its values
+        (titles if m.group("kw") in _TITLES else axes).append(text)
+    prose = re.sub(r"^#+ .*$", "", context, flags=re.M).strip()
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", prose) if s.strip()]
+    sentence = _plain(sentences[-1]).rstrip(" :") if sentences else ""   # the text just above: what it shows
+    if len(sentence) > 200:
+        sentence = sentence[:200].rsplit(" ", 1)[0] + " …"
+    caption = " ; ".join(titles) or sentence or "Figure produite par la cellule ci-dessus."
+    alt = "Figure : " + " ; ".join(titles or [sentence or "sortie graphique de la cellule"])
+    if axes:
+        alt += " (axes : " + ", ".join(axes) + ")"
+    return alt, caption
+
+
+def describe_figures(cell: dict, context: str) -> None:
+    """Give a code cell's image outputs an alt text and a caption (MyST-NB's ``mystnb`` cell metadata)."""
+    if not any("image/png" in out.get("data", {}) for out in cell.get("outputs", [])):
+        return
+    alt, caption = figure_description(_text(cell.get("source", "")), context)
+    meta = cell.setdefault("metadata", {}).setdefault("mystnb", {})
+    meta.setdefault("image", {}).setdefault("alt", alt)
+    meta.setdefault("figure", {}).setdefault("caption", caption)
+
+
 def clean_notebook(src: Path, dest: Path) -> bool:
     """Copy an executed notebook for the site, so that its page needs no network at view time.
 
@@ -184,11 +239,14 @@ def clean_notebook(src: Path, dest: Path) -> bool:
     state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     has_plotly = False
     nb["cells"] = [fold_markdown(cell) for cell in nb.get("cells", [])]
+    previous_text = ""
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             cell["source"] = local_badges(_text(cell["source"]), "../")
+            previous_text = _text(cell["source"])
         if cell["cell_type"] != "code":
             continue
+        describe_figures(cell, previous_text)
         # plotly's notebook renderer embeds plotly.js in an output of its own: the site serves one copy
         cell["outputs"] = [out for out in cell.get("outputs", []) if not (
             "window.PlotlyConfig" in _text(out.get("data", {}).get("text/html", ""))
@@ -228,7 +286,28 @@ def home_page(readme: str, built: set[str], url: str) -> str:
         name = m.group(1)
         return m.group(0) if name in built else f"]({url}/blob/main/notebooks/{name})"
 
+    text = re.sub(r"\]\((LICENSE[^)]*)\)", lambda m: f"]({url}/blob/main/{m.group(1)})", text)
+    # the README's syllabus (a Mermaid graph for GitHub) is a page of its own on the site, with a drawn graph
+    text = re.sub(r"<!-- syllabus:start -->.*?<!-- syllabus:end -->",
+                  "Le programme du cours (ordre recommandé, prérequis, carte des dépendances, exemples de plans) est "
+                  "sur la page [Programme du cours](programme.md).", text, flags=re.S)
     return re.sub(r"\]\(notebooks/([^)#]+\.ipynb)\)", link, text)
+
+
+#: The licences, in every page's footer (LICENSE, LICENSE-CONTENT.md).
+FOOTER_LICENCE = ("Texte, figures et données simulées : licence CC BY 4.0 ; code : licence MIT "
+                  "(fichiers LICENSE-CONTENT.md et LICENSE du dépôt).")
+
+#: The search box's placeholder (sphinx-book-theme's default is English whatever the language).
+SEARCH_TEXT = "Rechercher dans le cours…"
+
+#: The site's own style: tables never wider than their column (they scroll inside it), long cells wrap.
+CSS = """\
+.bd-article table { display: block; max-width: 100%; overflow-x: auto; }
+.bd-article table td, .bd-article table th { white-space: normal; overflow-wrap: break-word; }
+.bd-article table td img { display: inline-block; margin: 1px 0; }
+.bd-article figure figcaption { font-size: 0.9em; }
+"""
 
 
 def config_yaml(url: str, mode: str) -> str:
@@ -246,7 +325,7 @@ html:
   use_issues_button: false
   use_edit_page_button: false
   home_page_in_navbar: true
-  extra_footer: "Notebooks exécutés en mode {'rapide' if mode == 'fast' else 'complet'} ; chaque nombre a été calculé à la construction du site."
+  extra_footer: "Notebooks exécutés en mode {'rapide' if mode == 'fast' else 'complet'} ; chaque nombre a été calculé à la construction du site. {FOOTER_LICENCE}"
 repository:
   url: {url}
   branch: main
@@ -257,8 +336,15 @@ launch_buttons:
   colab_url: "https://colab.research.google.com"
 parse:
   myst_enable_extensions: [dollarmath, amsmath, colon_fence, html_image]
+bibtex_bibfiles: [references.bib]
 sphinx:
   config:
+    language: fr                       # <html lang="fr">, the theme's French strings, French search stemming
+    html_static_path: ["_static"]
+    html_css_files: ["cours.css"]
+    html_search_language: fr
+    bibtex_default_style: plain
+    bibtex_reference_style: author_year
     html_show_copyright: false
     mathjax_path: "../mathjax/tex-chtml.js"
     html_extra_path: ["_extra"]
@@ -275,8 +361,47 @@ def toc_yaml(notebooks: list[Path]) -> str:
     lines = ["# Written by scripts/book.py.", "format: jb-book", "root: index", "parts:",
              "  - caption: Les notebooks", "    chapters:"]
     lines += [f"      - file: notebooks/{nb.stem}" for nb in notebooks]
+    lines += ["  - caption: Pour les enseignants", "    chapters:", "      - file: programme", "      - file: glossaire",
+              "      - file: bibliographie"]
     lines += ["  - caption: Référence", "    chapters:", "      - file: donnees", "      - file: resultats"]
     return "\n".join(lines) + "\n"
+
+
+def _kit():
+    import teaching_kit
+
+    return teaching_kit
+
+
+def syllabus_page(dest: Path) -> str:
+    """The syllabus, its dependency graph drawn into ``dest`` (a PNG beside the page)."""
+    kit = _kit()
+    alt = kit.dependency_figure(dest / "programme-dependances.png")
+    figure = (f"```{{figure}} programme-dependances.png\n:alt: {alt}\n\nLes notebooks du cours et leurs dépendances "
+              "(en orange : en cours d'écriture).\n```")
+    return kit.syllabus_markdown(figure=figure)
+
+
+def glossary_page() -> str:
+    """The glossary as a Sphinx glossary: each term also fills the site's index."""
+    terms = sorted(_kit().glossary()["term"], key=lambda t: t["fr"].lower())
+    lines = ["# Glossaire", "",
+             "Les termes du cours, en français et en anglais, avec le notebook où chacun est introduit "
+             "(`docs/glossaire.toml`). Les notebooks n'emploient qu'un terme pour une chose : un test échoue sur "
+             "les variantes proscrites (« significance » pour significativité, « Cherenkov » pour Tcherenkov, "
+             "« lot » pour autre chose qu'un lot d'exemples…). Chaque terme figure aussi dans "
+             "l'{ref}`index <genindex>`.", "", "```{glossary}"]
+    for term in terms:
+        lines += [term["fr"], f"  *{term['en']}* — {term['definition']} (introduit dans le notebook {term['notebook']})",
+                  ""]
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def bibliography_page() -> str:
+    return ("# Bibliographie\n\nLes articles et les jeux de données que citent les notebooks (`docs/references.bib`) ; "
+            "chaque notebook finit par une section « Pour aller plus loin » qui en choisit quelques-uns.\n\n"
+            "```{bibliography}\n:all:\n```\n")
 
 
 def results_page(build: Path) -> str:
@@ -329,6 +454,12 @@ def main(argv: list[str] | None = None) -> int:
                                                   {nb.name for nb in notebooks}, url), encoding="utf-8")
     (src / "donnees.md").write_text((ROOT / "data" / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
     (src / "resultats.md").write_text(results_page(build), encoding="utf-8")
+    (src / "programme.md").write_text(syllabus_page(src), encoding="utf-8")
+    (src / "glossaire.md").write_text(glossary_page(), encoding="utf-8")
+    (src / "bibliographie.md").write_text(bibliography_page(), encoding="utf-8")
+    shutil.copy(ROOT / "docs" / "references.bib", src / "references.bib")
+    (src / "_static").mkdir()
+    (src / "_static" / "cours.css").write_text(CSS, encoding="utf-8")
     mathjax_static(src / "_extra" / "mathjax")
     (src / "badges").mkdir()
     for name, text, colour in BADGES.values():
@@ -341,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([str(bindir / "jupyter-book"), "config", "sphinx", str(src)], check=True, cwd=ROOT)
     with open(src / "conf.py", "a", encoding="utf-8") as f:
         f.write("\nextensions = [e for e in extensions if e != 'sphinx_thebe']\n"
-                "html_context = {**globals().get('html_context', {}), 'default_mode': 'light'}  # an empty mode logs a console error\n")
+                "html_context = {**globals().get('html_context', {}), 'default_mode': 'light'}  # an empty mode logs a console error\n"
+                f"html_theme_options = {{**html_theme_options, 'search_bar_text': {SEARCH_TEXT!r}}}  # French\n")
     out = build / "book" / "_build" / "html"
     if out.exists():
         shutil.rmtree(out)

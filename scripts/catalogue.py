@@ -73,7 +73,10 @@ def render() -> str:
     from course_utils import datasets
 
     registry = datasets.registry()
-    parts = [HEADER, *_summary(registry)]
+    from course_utils.datasets._registry import SIMULATION_LICENCE
+
+    parts = [HEADER, f"Licence des simulations du cours, pour tous les jeux : {SIMULATION_LICENCE}.\n",
+             *_summary(registry)]
     for name, info in registry.items():
         parts.append(f"\n## `{name}` — {info.title}\n")
         parts.append(f"- provenance : {info.provenance}")

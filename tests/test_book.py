@@ -9,7 +9,9 @@ internal links resolve; every notebook page shows its figures (as many images as
 the executed notebook has PNG outputs), plotly figures are drawn and at least one
 shows a tooltip on hover; exercises' solutions (code) and answers (markdown) are
 folded, and an answer unfolds on a click; the Binder and Colab buttons point at the notebook's
-path; a full-page screenshot goes to ``build/book-screenshots/``.
+path; the page is in French (``<html lang="fr">``); no table is wider than its column; every image has
+alt text, and every figure of a notebook a caption; a full-page screenshot goes to ``build/book-screenshots/``.
+Once for the site: the search stems French, the glossary fills the index, the teachers' pages are there.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def test_page(page_path, site_url, browser):
     CHECKED.append(page_path)
     errors, failed, external = [], [], []
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)   # a long notebook page (math, plotly) takes a while on a busy machine
 
     def route(r):
         if r.request.url.startswith(site_url):
@@ -162,6 +165,23 @@ def test_page(page_path, site_url, browser):
         if flat:
             assert any(_find_tooltip(page, f) for f in flat), f"{page_path}: no plotly tooltip on hover"
             TOOLTIPS.append(page_path)
+
+    # French: the page's language (the theme's strings and the search follow it)
+    lang = page.evaluate("document.documentElement.lang")
+    assert lang == "fr", f"{page_path}: <html lang={lang!r}>, expected 'fr'"
+    # tables: none wider than its column (a wide table scrolls inside it: nothing is clipped)
+    wide = page.eval_on_selector_all(
+        "article table", "els => els.filter(e => e.getBoundingClientRect().width"
+        " > e.parentElement.getBoundingClientRect().width + 1).map(e => e.textContent.trim().slice(0, 60))")
+    assert not wide, f"{page_path}: tables wider than their column: {wide}"
+    # images: alt text everywhere; a notebook's figures in a <figure> with a caption
+    no_alt = page.eval_on_selector_all(
+        "article img", "els => els.filter(e => !(e.getAttribute('alt') || '').trim()).map(e => e.getAttribute('src'))")
+    assert not no_alt, f"{page_path}: images without alt text: {no_alt}"
+    uncaptioned = page.eval_on_selector_all(
+        "div.cell_output img", "els => els.filter(e => { const f = e.closest('figure');"
+        " return !f || !(f.querySelector('figcaption')?.textContent || '').trim(); }).length")
+    assert not uncaptioned, f"{page_path}: {uncaptioned} notebook figures without a caption"
 
     # exercises: solutions folded by MyST-NB, answers folded by scripts/book.py; an answer opens on a click
     n_solutions, n_answers = _expected_folds(page_path)
@@ -215,3 +235,19 @@ def test_some_plotly_figure_answers_the_mouse():
     if not set(notebooks) & set(CHECKED):
         pytest.skip("the pages with plotly figures were not checked in this run (-k)")
     assert TOOLTIPS, f"no plotly tooltip appeared on any of {notebooks}"
+
+
+def test_site_is_french_and_has_the_teachers_pages():
+    """Search in French, the glossary's terms in the index, the syllabus, glossary and bibliography pages."""
+    assert SITE.is_dir(), f"no site in {SITE}: run `make book` first"
+    options = (SITE / "_static" / "documentation_options.js").read_text(encoding="utf-8")
+    assert "LANGUAGE: 'fr'" in options, "the search does not use French"
+    assert "FrenchStemmer" in (SITE / "_static" / "language_data.js").read_text(encoding="utf-8")
+    index = (SITE / "index.html").read_text(encoding="utf-8")
+    assert "Search this book" not in index and "Rechercher" in index, "the search box speaks English"
+    for page in ("programme.html", "glossaire.html", "bibliographie.html"):
+        assert (SITE / page).is_file(), f"no {page}"
+    genindex = (SITE / "genindex.html").read_text(encoding="utf-8")
+    assert "significativité" in genindex and "Tcherenkov" in genindex, "the glossary does not fill the index"
+    assert "Komiske" in (SITE / "bibliographie.html").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in index and "MIT" in index, "the footer does not give the licences"

@@ -8,7 +8,9 @@ The skeleton is the one ``../shared/STYLE.md`` describes ("A notebook"), with th
   course manifest writes it ("1 h 30", "2 h", "45 min") and equal to the notebook's ``duration`` there;
 * the ``##`` headings, in this order and no other: ``## 0. Mise en place``; the notebook's own sections
   ``## 1. …`` to ``## k. …``; ``## k+1. Comparaison avec les résultats publiés`` (every notebook but 00, which
-  trains no model); ``## k+2. Vérifications``; ``## k+3. Exercices``; ``## À retenir``, unnumbered and last;
+  trains no model); ``## k+2. Vérifications``; ``## k+3. Exercices``; ``## À retenir``, unnumbered; then
+  ``## Pour aller plus loin``, unnumbered and last (the references to read next, written by
+  ``scripts/teaching_kit.py`` from ``docs/pour_aller_plus_loin.toml``);
 * the Vérifications section holds a ``### Résultats enregistrés`` subsection, and every ``report.record``
   call is in it;
 * the Exercices section opens with :data:`FOLDING`, the same sentence everywhere, and each ``### Exercice``
@@ -39,6 +41,7 @@ COMPARISON = "Comparaison avec les résultats publiés"
 CHECKS = "Vérifications"
 EXERCISES = "Exercices"
 TAKEAWAYS = "À retenir"
+FURTHER = "Pour aller plus loin"
 RECORDED = "Résultats enregistrés"
 #: STYLE.md's items of "A notebook" (its bold names) -> the heading that the notebooks give them.
 STYLE_HEADINGS = {
@@ -117,9 +120,16 @@ def skeleton_problems(nb: dict, key: str, duration: str) -> list[str]:
         if cell["cell_type"] == "markdown":
             level2 += [(i, text) for level, text in _headings(_source(cell)) if level == 2]
     texts = [t for _, t in level2]
+    if not texts or texts[-1] != FURTHER:
+        problems.append(f"the last ## heading must be '## {FURTHER}' (unnumbered), right after '## {TAKEAWAYS}' "
+                        "(python scripts/teaching_kit.py writes it)")
+    else:
+        texts = texts[:-1]
+    if FURTHER in texts:
+        problems.append(f"'## {FURTHER}' appears twice or not last")
     tail = ([COMPARISON] if key not in NO_COMPARISON else []) + [CHECKS, EXERCISES]
     if not texts or texts[-1] != TAKEAWAYS:
-        problems.append(f"the last ## heading must be '## {TAKEAWAYS}' (unnumbered)")
+        problems.append(f"the last ## heading before '## {FURTHER}' must be '## {TAKEAWAYS}' (unnumbered)")
     numbered = texts[:-1] if texts and texts[-1] == TAKEAWAYS else texts
     parsed = [NUMBERED.fullmatch(t) for t in numbered]
     for t, m in zip(numbered, parsed):
@@ -244,6 +254,7 @@ def _good() -> dict:
         _md("### Résultats enregistrés"), _code("report.record('99', x=x)"),
         _md(f"## 4. Exercices\n\n{FOLDING}\n\n### Exercice 1\nFaites-le."), _code("# Solution", folded=True),
         _md("## À retenir\n\n- tout."),
+        _md("## Pour aller plus loin\n\n- un article."),
     ]}
 
 
@@ -292,6 +303,9 @@ BROKEN = {
     "duration written otherwise": _edit(0, "1 h 30", "1h30"),
     "duration not the manifest's": _edit(0, "1 h 30", "2 h"),
     "title without its number": _edit(0, "# 99 — ", "# "),
+    "no further reading": _delete(14),
+    "further reading before the takeaways": _edit(13, "## À retenir", "## Pour aller plus loin"),
+    "takeaways after the further reading": _edit(14, "## Pour aller plus loin", "## À retenir"),
 }
 
 
