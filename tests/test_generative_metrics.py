@@ -103,3 +103,28 @@ def test_showers_per_second():
     assert 1000 < rate < 10_500
     with pytest.raises(ValueError, match="batch"):
         cm.showers_per_second(gen, 0)
+
+
+def test_showers_per_second_runs():
+    import time
+
+    calls = []
+
+    def gen(n):
+        calls.append(n)
+        time.sleep(0.01)
+        return n
+
+    rates = cm.showers_per_second_runs(gen, 100, repeats=4, min_time=0.03)
+    assert rates.shape == (4,)
+    # 100 showers per call of at least 10 ms: at most 10,000 per second, and a loaded machine
+    # slows it, never speeds it up; each repeat lasts >= 30 ms, so >= 3 calls
+    assert np.all(rates <= 10_000) and np.all(rates > 500)
+    assert len(calls) >= 1 + 4 * 3 and set(calls) == {100}
+    # the best of the repeats is what showers_per_second reports
+    assert cm.showers_per_second(gen, 100, repeats=3, min_time=0.03) <= 10_000
+    for bad in ({"repeats": 0}, {"min_time": 0.0}, {"min_time": float("nan")}):
+        with pytest.raises(ValueError):
+            cm.showers_per_second_runs(gen, 100, **bad)
+    with pytest.raises(ValueError, match="callable"):
+        cm.showers_per_second_runs(None, 100)

@@ -11,7 +11,8 @@
 * :func:`classifier_auc`: the classifier test, a neural network trained to
   separate generated from reference showers (AUC 0.5: indistinguishable), to
   convergence (early stopping on a held-out tenth of its training showers);
-* :func:`showers_per_second`: generation speed.
+* :func:`showers_per_second`: generation speed; :func:`showers_per_second_runs`: one
+  speed per repeat, to tell a real difference from timing noise.
 
 The notebook writes each of these once in cells before using them here.
 """
@@ -28,7 +29,8 @@ import pandas as pd
 from course_utils.validation import check_count
 
 __all__ = ["wasserstein_distances", "separation_power", "frechet_distance",
-           "kernel_distance", "batched_distance", "classifier_auc", "showers_per_second"]
+           "kernel_distance", "batched_distance", "classifier_auc", "showers_per_second",
+           "showers_per_second_runs"]
 
 
 def _frames(reference: pd.DataFrame, generated: pd.DataFrame) -> list[str]:
@@ -256,16 +258,44 @@ def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tup
             "epochs": int(model[-1].n_iter_), "converged": converged}
 
 
-def showers_per_second(generate: Callable[[int], Any], batch: int, *, repeats: int = 3,
-                       min_time: float = 0.2) -> float:
-    """Generation speed: showers per second of ``generate(batch)``, best of ``repeats`` timings.
+def showers_per_second_runs(generate: Callable[[int], Any], batch: int, *, repeats: int = 5,
+                            min_time: float = 0.2) -> np.ndarray:
+    """Generation speed measured ``repeats`` times: showers per second of ``generate(batch)``.
 
-    Each timing calls ``generate(batch)`` as many times as needed to last ``min_time`` seconds.
+    After one untimed warm-up call, each repeat calls ``generate(batch)`` as many times as
+    needed to last ``min_time`` seconds. On a shared machine the repeats scatter: compare two
+    generators by their ranges (median, minimum, maximum), not by one timing.
+
+    Parameters
+    ----------
+    generate : callable
+        ``generate(n)`` draws ``n`` showers.
+    batch : int
+        Showers per call.
+    repeats : int
+        Number of timed repeats (at least 1).
+    min_time : float
+        Shortest duration of one repeat, in seconds.
+
+    Returns
+    -------
+    ndarray, shape (repeats,)
+        Showers per second of each repeat, in the order measured.
+
+    Examples
+    --------
+    >>> rates = showers_per_second_runs(lambda n: np.zeros((n, 368)), 100, repeats=5)
+    >>> float(np.median(rates)), float(rates.min()), float(rates.max())  # doctest: +SKIP
     """
+    if not callable(generate):
+        raise ValueError(f"generate must be a callable generate(n), got {type(generate).__name__}")
     batch = check_count(batch, "batch")
+    repeats = check_count(repeats, "repeats")
+    if not (isinstance(min_time, int | float) and np.isfinite(min_time) and min_time > 0):
+        raise ValueError(f"min_time must be a positive number of seconds, got {min_time!r}")
     generate(batch)  # warm-up
-    best = np.inf
-    for _ in range(max(1, repeats)):
+    rates = np.empty(repeats)
+    for r in range(repeats):
         calls, start = 0, time.perf_counter()
         while True:
             generate(batch)
@@ -273,5 +303,16 @@ def showers_per_second(generate: Callable[[int], Any], batch: int, *, repeats: i
             elapsed = time.perf_counter() - start
             if elapsed >= min_time:
                 break
-        best = min(best, elapsed / calls)
-    return float(batch / best)
+        rates[r] = batch * calls / elapsed
+    return rates
+
+
+def showers_per_second(generate: Callable[[int], Any], batch: int, *, repeats: int = 3,
+                       min_time: float = 0.2) -> float:
+    """Generation speed: showers per second of ``generate(batch)``, best of ``repeats`` timings.
+
+    Each timing calls ``generate(batch)`` as many times as needed to last ``min_time`` seconds
+    (see :func:`showers_per_second_runs`, which returns every repeat).
+    """
+    return float(showers_per_second_runs(generate, batch, repeats=max(1, repeats),
+                                         min_time=min_time).max())
