@@ -102,10 +102,28 @@ def test_particle_block_is_permutation_equivariant():
     perm = torch.randperm(P, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         h = model.embed(x.features)
-        bias = model.pair_embed(x.vectors, x.mask)
-        out, _ = model.blocks[0](h, bias)
-        out_p, _ = model.blocks[0](h[:, perm], bias[:, :, perm][:, :, :, perm])
+        bias = model.pair_embed(x.vectors, x.mask)  # (N, heads, P, P)
+        out, _ = model.blocks[0](h, bias.reshape(-1, P, P))
+        out_p, _ = model.blocks[0](h[:, perm], bias[:, :, perm][:, :, :, perm].reshape(-1, P, P))
     torch.testing.assert_close(out_p, out[:, perm], rtol=1e-4, atol=1e-5)
+
+
+def test_edgeconv_is_the_mean_of_an_mlp_of_x_i_and_x_j_minus_x_i_over_the_nearest_neighbours():
+    torch.manual_seed(0)
+    model = pt.ParticleNetLite(F, 3, k=2, channels=((4, 3),), fc=4).eval()
+    conv = model.edge_convs[0]
+    x = _inputs(n=1, p=5, seed=9, counts=[4])
+    with torch.no_grad():
+        got = conv(x.points, x.features, x.mask)[0]
+        pts, f = x.points[0].numpy(), x.features[0]
+        for i in range(4):
+            d = np.hypot(*(pts[:4] - pts[i]).T)
+            d[i] = np.inf
+            nb = np.argsort(d)[:2]
+            edges = torch.stack([torch.cat([f[i], f[j] - f[i]]) for j in nb])
+            h = conv.mlp(conv.first(edges)).mean(0)
+            torch.testing.assert_close(got[i], torch.relu(h + conv.shortcut(f[i])), rtol=1e-5, atol=1e-6)
+        assert torch.all(got[4] == 0)
 
 
 def test_attention_maps_never_attend_padding():
