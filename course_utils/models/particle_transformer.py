@@ -180,7 +180,10 @@ class _PairEmbedding(nn.Module):
 
 
 class _Attention(nn.Module):
-    """Multi-head scaled dot-product attention with an additive bias (padding mask and pair interactions)."""
+    """Multi-head scaled dot-product attention with an additive bias (padding mask and pair interactions).
+
+    ``bias`` has shape (N * heads, n_queries, n_keys) and is added to the scaled scores before the softmax.
+    """
 
     def __init__(self, dim: int, heads: int, dropout: float) -> None:
         super().__init__()
@@ -196,15 +199,15 @@ class _Attention(nn.Module):
         nk = context.shape[1]
         q = self.q(query).view(n, nq, self.heads, self.head_dim).transpose(1, 2)
         k, v = self.kv(context).view(n, nk, 2, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        p = self.dropout if self.training else 0.0
-        if need_weights:
-            scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim) + bias
-            w = scores.softmax(-1)
-            out = F.dropout(w, p, self.training) @ v
-        else:
-            w = None
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
-        return self.proj(out.transpose(1, 2).reshape(n, nq, c)), w
+        # written out rather than F.scaled_dot_product_attention: with a float bias that needs a gradient, torch
+        # runs the same arithmetic on CPU plus checks for fully masked rows, which the finite bias makes unnecessary
+        scores = torch.baddbmm(bias,  # (N * heads, nq, nk), built once per forward pass
+                               q.reshape(n * self.heads, nq, self.head_dim),
+                               k.reshape(n * self.heads, nk, self.head_dim).transpose(1, 2),
+                               alpha=1.0 / math.sqrt(self.head_dim))
+        w = scores.softmax(-1).view(n, self.heads, nq, nk)
+        out = F.dropout(w, self.dropout, self.training) @ v
+        return self.proj(out.transpose(1, 2).reshape(n, nq, c)), (w if need_weights else None)
 
 
 class _Block(nn.Module):
@@ -326,6 +329,7 @@ class ParticleTransformer(nn.Module):
         keys = torch.zeros(n, 1, 1, p, dtype=features.dtype, device=features.device).masked_fill(
             ~mask[:, None, None, :], neg)
         bias = keys if self.pair_embed is None else keys + self.pair_embed(vectors, mask)
+        bias = bias.expand(n, self.heads, p, p).reshape(n * self.heads, p, p)
         x = self.embed(features).masked_fill(~mask[..., None], 0.0)
         for block in self.blocks:
             x, w = block(x, bias, maps is not None)
@@ -333,6 +337,7 @@ class ParticleTransformer(nn.Module):
                 maps.append(w)
         cls = self.cls_token.expand(n, -1, -1)
         cls_keys = torch.cat([torch.zeros_like(keys[..., :1]), keys], dim=-1)  # the class token is always a key
+        cls_keys = cls_keys.expand(n, self.heads, 1, p + 1).reshape(n * self.heads, 1, p + 1)
         for block in self.class_blocks:
             cls, _ = block(cls, x, cls_keys)
         return self.head(self.norm(cls[:, 0]))
@@ -407,10 +412,14 @@ class _EdgeConv(nn.Module):
     def __init__(self, n_in: int, widths: Sequence[int], k: int) -> None:
         super().__init__()
         self.k = k
-        layers: list[nn.Module] = []
-        m = 2 * n_in
-        for w in widths:
-            layers += [nn.Linear(m, check_count(w, "channel width")), nn.ReLU()]
+        widths = [check_count(w, "channel width") for w in widths]
+        # the first layer W [x_i, x_j - x_i] + b is computed as (W_1 - W_2) x_i + W_2 x_j + b: per particle, not per
+        # edge (k times fewer products), then gathered
+        self.first = nn.Linear(2 * n_in, widths[0])
+        layers: list[nn.Module] = [nn.ReLU()]
+        m = widths[0]
+        for w in widths[1:]:
+            layers += [nn.Linear(m, w), nn.ReLU()]
             m = w
         self.mlp = nn.Sequential(*layers)
         self.shortcut = nn.Linear(n_in, m)
@@ -424,10 +433,12 @@ class _EdgeConv(nn.Module):
         d = d.masked_fill(~mask[:, None, :] | eye, math.inf)  # padding and the particle itself are not neighbours
         dist, idx = d.topk(k, dim=-1, largest=False)  # (N, P, k)
         valid = torch.isfinite(dist).to(x.dtype)[..., None]
+        c = x.shape[-1]
+        w1, w2 = self.first.weight[:, :c], self.first.weight[:, c:]
+        a = F.linear(x, w1 - w2, self.first.bias)  # (N, P, C')
+        b = F.linear(x, w2)
         rows = torch.arange(n, device=x.device)[:, None, None]
-        xj = x[rows, idx]  # (N, P, k, C)
-        xi = x[:, :, None, :].expand_as(xj)
-        e = self.mlp(torch.cat([xi, xj - xi], dim=-1)) * valid
+        e = self.mlp(a[:, :, None, :] + b[rows, idx]) * valid  # (N, P, k, C'')
         agg = e.sum(2) / valid.sum(2).clamp(min=1.0)
         out = F.relu(agg + self.shortcut(x))
         return out.masked_fill(~mask[..., None], 0.0)

@@ -50,7 +50,7 @@ def _check_inputs(p4: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:
     p4 = p4.astype(np.float64)
     if not np.isfinite(p4[mask]).all():
         raise ValueError("p4 holds NaN or infinite values for real particles")
-    return p4, mask
+    return np.where(mask[..., None], p4, 0.0), mask
 
 
 def pair_features(p4: Any, mask: Any, *, eps: float = 1e-8) -> np.ndarray:
