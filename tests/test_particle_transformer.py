@@ -162,6 +162,25 @@ def test_torch_pair_features_match_numpy():
     np.testing.assert_allclose(got, pair_features(x.vectors.numpy(), x.mask.numpy()), rtol=1e-5, atol=1e-5)
 
 
+def test_pair_embedding_equals_the_dense_computation_with_its_gradient():
+    """The model embeds only the pairs i >= j: the bias and the weights' gradients are those of all pairs."""
+    torch.manual_seed(0)
+    emb = pt.ParticleTransformer(F, 3, dim=16, heads=2, blocks=1).pair_embed.eval()
+    x = _inputs(seed=12)
+    both = (x.mask[:, :, None] & x.mask[:, None, :])[:, None]  # (N, 1, P, P)
+    r = torch.randn(len(x.mask), 2, P, P)
+    got = emb(x.vectors, x.mask)
+    dense = emb.mlp(emb.norm(pt.pair_features_torch(x.vectors, x.mask))).permute(0, 3, 1, 2)
+    torch.testing.assert_close(got * both, dense * both, rtol=1e-5, atol=1e-5)
+    grads = []
+    for out in (got, dense):
+        emb.zero_grad()
+        (out * both * r).sum().backward(retain_graph=True)
+        grads.append([p.grad.clone() for p in emb.mlp.parameters()])
+    for g1, g2 in zip(*grads):
+        torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-5)
+
+
 def test_default_size_is_of_order_1e5():
     n = pt.n_parameters(pt.ParticleTransformer())
     assert 5e4 < n < 3e5

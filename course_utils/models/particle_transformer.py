@@ -171,7 +171,9 @@ class _PairEmbedding(nn.Module):
             u = _pair_values(vectors[b, i], vectors[b, j], _EPS)
         w = self.mlp(self.norm(u))  # (M, heads)
         out = w.new_zeros(n, p, p, self.heads)
-        out = out.index_put((b, i, j), w).index_put((b, j, i), w)
+        out[b, i, j] = w
+        off = i != j  # the diagonal once, so that its gradient is not counted twice
+        out[b[off], j[off], i[off]] = w[off]
         return out.permute(0, 3, 1, 2)  # (N, H, P, P)
 
 
