@@ -138,6 +138,10 @@ def test_attention_maps_never_attend_padding():
         assert torch.all(w[~real[:, None, None, :].expand_as(w) & real[:, None, :, None].expand_as(w)] == 0)
         rows = w.sum(-1)[real[:, None, :].expand(-1, 2, -1)]
         torch.testing.assert_close(rows, torch.ones_like(rows))
+    cls_maps = model.class_attention_maps(*x)
+    assert len(cls_maps) == 1 and cls_maps[0].shape == (6, 2, P + 1)
+    torch.testing.assert_close(cls_maps[0].sum(-1), torch.ones(6, 2))
+    assert torch.all(cls_maps[0][:, :, 1:][~real[:, None, :].expand(-1, 2, -1)] == 0)
     # the maps are those of the forward pass: same logits with or without them
     torch.testing.assert_close(model(*x), model._run(*x, maps=[]))
 
