@@ -138,6 +138,10 @@ def test_attention_maps_never_attend_padding():
         assert torch.all(w[~real[:, None, None, :].expand_as(w) & real[:, None, :, None].expand_as(w)] == 0)
         rows = w.sum(-1)[real[:, None, :].expand(-1, 2, -1)]
         torch.testing.assert_close(rows, torch.ones_like(rows))
+    cls_maps = model.class_attention_maps(*x)
+    assert len(cls_maps) == 1 and cls_maps[0].shape == (6, 2, P + 1)
+    torch.testing.assert_close(cls_maps[0].sum(-1), torch.ones(6, 2))
+    assert torch.all(cls_maps[0][:, :, 1:][~real[:, None, :].expand(-1, 2, -1)] == 0)
     # the maps are those of the forward pass: same logits with or without them
     torch.testing.assert_close(model(*x), model._run(*x, maps=[]))
 
@@ -160,6 +164,25 @@ def test_torch_pair_features_match_numpy():
     x = _inputs(seed=8)
     got = pt.pair_features_torch(x.vectors.double(), x.mask).numpy()
     np.testing.assert_allclose(got, pair_features(x.vectors.numpy(), x.mask.numpy()), rtol=1e-5, atol=1e-5)
+
+
+def test_pair_embedding_equals_the_dense_computation_with_its_gradient():
+    """The model embeds only the pairs i >= j: the bias and the weights' gradients are those of all pairs."""
+    torch.manual_seed(0)
+    emb = pt.ParticleTransformer(F, 3, dim=16, heads=2, blocks=1).pair_embed.eval()
+    x = _inputs(seed=12)
+    both = (x.mask[:, :, None] & x.mask[:, None, :])[:, None]  # (N, 1, P, P)
+    r = torch.randn(len(x.mask), 2, P, P)
+    got = emb(x.vectors, x.mask)
+    dense = emb.mlp(emb.norm(pt.pair_features_torch(x.vectors, x.mask))).permute(0, 3, 1, 2)
+    torch.testing.assert_close(got * both, dense * both, rtol=1e-5, atol=1e-5)
+    grads = []
+    for out in (got, dense):
+        emb.zero_grad()
+        (out * both * r).sum().backward(retain_graph=True)
+        grads.append([p.grad.clone() for p in emb.mlp.parameters()])
+    for g1, g2 in zip(*grads):
+        torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-5)
 
 
 def test_default_size_is_of_order_1e5():

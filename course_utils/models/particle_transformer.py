@@ -21,6 +21,11 @@ quark/gluon jets:
   layout) turned into the same 17 inputs as JetClass, so that a model
   pre-trained on JetClass reads them.
 
+Beyond the API agreed for notebook 11 (issue 26), and not changing it:
+:meth:`ParticleTransformer.class_attention_maps`, :func:`n_parameters`,
+``History.epoch_seconds``, ``fit(..., schedule="cosine" | "constant")`` and
+``ParticleNetLite(..., dropout=0.0)``.
+
 Every model has the one signature ``forward(features, vectors, points, mask)``,
 the four fields of :class:`~course_utils.datasets.jetclass.formats.ParticleInputs`:
 ``features`` (N, P, F) float, ``vectors`` (N, P, 4) ``(px, py, pz, E)`` [GeV],
@@ -171,7 +176,9 @@ class _PairEmbedding(nn.Module):
             u = _pair_values(vectors[b, i], vectors[b, j], _EPS)
         w = self.mlp(self.norm(u))  # (M, heads)
         out = w.new_zeros(n, p, p, self.heads)
-        out = out.index_put((b, i, j), w).index_put((b, j, i), w)
+        out[b, i, j] = w
+        off = i != j  # the diagonal once, so that its gradient is not counted twice
+        out[b[off], j[off], i[off]] = w[off]
         return out.permute(0, 3, 1, 2)  # (N, H, P, P)
 
 
@@ -321,7 +328,7 @@ class ParticleTransformer(nn.Module):
         self.head = nn.Linear(dim, n_classes)
 
     def _run(self, features: torch.Tensor, vectors: torch.Tensor, points: torch.Tensor | None, mask: torch.Tensor,
-             maps: list[torch.Tensor] | None = None) -> torch.Tensor:
+             maps: list[torch.Tensor] | None = None, cls_maps: list[torch.Tensor] | None = None) -> torch.Tensor:
         mask = _check_forward(features, vectors if self.pair_embed is not None else None, points, mask,
                               self.n_features)
         n, p = mask.shape
@@ -339,7 +346,9 @@ class ParticleTransformer(nn.Module):
         cls_keys = torch.cat([torch.zeros_like(keys[..., :1]), keys], dim=-1)  # the class token is always a key
         cls_keys = cls_keys.expand(n, self.heads, 1, p + 1).reshape(n * self.heads, 1, p + 1)
         for block in self.class_blocks:
-            cls, _ = block(cls, x, cls_keys)
+            cls, w = block(cls, x, cls_keys, cls_maps is not None)
+            if cls_maps is not None:
+                cls_maps.append(w[:, :, 0])
         return self.head(self.norm(cls[:, 0]))
 
     def forward(self, features: torch.Tensor, vectors: torch.Tensor, points: torch.Tensor | None,
@@ -354,11 +363,24 @@ class ParticleTransformer(nn.Module):
 
         ``[:, h, i, j]`` is how much particle ``i`` (the query) takes from
         particle ``j`` (the key) in head ``h``: each row sums to 1 over the real
-        particles and is 0 on padded keys. Call ``model.eval()`` first when the
-        model has dropout.
+        particles and is 0 on padded keys (in a jet with at least one particle).
+        Call ``model.eval()`` first when the model has dropout.
         """
         maps: list[torch.Tensor] = []
         self._run(features, vectors, points, mask, maps)
+        return maps
+
+    @torch.no_grad()
+    def class_attention_maps(self, features: torch.Tensor, vectors: torch.Tensor, points: torch.Tensor | None,
+                             mask: torch.Tensor) -> list[torch.Tensor]:
+        """The class token's attention weights in every class-attention block, each of shape (N, heads, P + 1).
+
+        ``[:, h, 0]`` is the weight of the class token on itself, ``[:, h, 1 + j]``
+        its weight on particle ``j`` (0 for padding); each row sums to 1: which
+        particles the jet's summary reads.
+        """
+        maps: list[torch.Tensor] = []
+        self._run(features, vectors, points, mask, cls_maps=maps)
         return maps
 
 
