@@ -138,6 +138,8 @@ def test_attention_maps_never_attend_padding():
         assert torch.all(w[~real[:, None, None, :].expand_as(w) & real[:, None, :, None].expand_as(w)] == 0)
         rows = w.sum(-1)[real[:, None, :].expand(-1, 2, -1)]
         torch.testing.assert_close(rows, torch.ones_like(rows))
+    as_numpy = model.attention_maps(*(t.numpy() for t in x))
+    torch.testing.assert_close(as_numpy[1], maps[1])
     cls_maps = model.class_attention_maps(*x)
     assert len(cls_maps) == 1 and cls_maps[0].shape == (6, 2, P + 1)
     torch.testing.assert_close(cls_maps[0].sum(-1), torch.ones(6, 2))

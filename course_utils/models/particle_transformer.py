@@ -364,10 +364,11 @@ class ParticleTransformer(nn.Module):
         ``[:, h, i, j]`` is how much particle ``i`` (the query) takes from
         particle ``j`` (the key) in head ``h``: each row sums to 1 over the real
         particles and is 0 on padded keys (in a jet with at least one particle).
-        Call ``model.eval()`` first when the model has dropout.
+        Call ``model.eval()`` first when the model has dropout. Accepts tensors
+        or the NumPy arrays of a :class:`ParticleInputs` (``model.attention_maps(*inputs)``).
         """
         maps: list[torch.Tensor] = []
-        self._run(features, vectors, points, mask, maps)
+        self._run(*self._tensors(features, vectors, points, mask), maps)
         return maps
 
     @torch.no_grad()
@@ -380,8 +381,14 @@ class ParticleTransformer(nn.Module):
         particles the jet's summary reads.
         """
         maps: list[torch.Tensor] = []
-        self._run(features, vectors, points, mask, cls_maps=maps)
+        self._run(*self._tensors(features, vectors, points, mask), cls_maps=maps)
         return maps
+
+    def _tensors(self, *arrays: Any) -> list[Any]:
+        """NumPy arrays (a ParticleInputs of jetclass.particle_inputs) as tensors on the model's device."""
+        device = self.head.weight.device
+        return [a if a is None or isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a), device=device)
+                for a in arrays]
 
 
 class ParticleFlowNetwork(nn.Module):
