@@ -52,9 +52,9 @@ def test_every_notebook_has_one_entry():
 
 def test_size_follows_the_mode(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "1")
-    assert manifest.size("07", "trackml.n") == 16 == manifest.size("07", "trackml.n", mode="fast")
+    assert manifest.size("07", "trackml.n") == 20 == manifest.size("07", "trackml.n", mode="fast")
     monkeypatch.setenv("COURSE_FAST", "0")
-    assert manifest.size("07", "trackml.n") == 80
+    assert manifest.size("07", "trackml.n") == 66
     assert manifest.size("03a", "magic.n", mode="fast") == manifest.size("03a", "magic.n", mode="full") == 19_020
     assert manifest.size("03a", "events", mode="full") is None          # "all"
     assert manifest.size("07", "epochs", mode="fast") == 60
