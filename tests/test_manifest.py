@@ -327,7 +327,7 @@ def test_make_data_prepares_the_manifest_samples(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_FAST", "1")
     assert module.main(["--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "trackml.load(n=16, pileup=5) for notebook(s) 07" in out
+    assert "trackml.load(n=20, pileup=5) for notebook(s) 07" in out
     assert "quark_gluon.load(n=1600, seed=42) for notebook(s) 02, 06, 10" in out
     assert "magic.load(n=500)" not in out                      # the offline demonstration of 00 is not prepared
     assert out.count(".load(") == len(manifest.prepared_samples("fast"))
