@@ -52,9 +52,9 @@ def test_every_notebook_has_one_entry():
 
 def test_size_follows_the_mode(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "1")
-    assert manifest.size("07", "trackml.n") == 16 == manifest.size("07", "trackml.n", mode="fast")
+    assert manifest.size("07", "trackml.n") == 20 == manifest.size("07", "trackml.n", mode="fast")
     monkeypatch.setenv("COURSE_FAST", "0")
-    assert manifest.size("07", "trackml.n") == 80
+    assert manifest.size("07", "trackml.n") == 66
     assert manifest.size("03a", "magic.n", mode="fast") == manifest.size("03a", "magic.n", mode="full") == 19_020
     assert manifest.size("03a", "events", mode="full") is None          # "all"
     assert manifest.size("07", "epochs", mode="fast") == 60
@@ -328,7 +328,7 @@ def test_make_data_prepares_the_manifest_samples(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_FAST", "1")
     assert module.main(["--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "trackml.load(n=16, pileup=5) for notebook(s) 07" in out
+    assert "trackml.load(n=20, pileup=5) for notebook(s) 07" in out
     assert "quark_gluon.load(n=1600, seed=42) for notebook(s) 02, 06, 10" in out
     assert "magic.load(n=500)" not in out                      # the offline demonstration of 00 is not prepared
     assert out.count(".load(") == len(manifest.prepared_samples("fast"))

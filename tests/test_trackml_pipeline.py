@@ -22,7 +22,7 @@ from course_utils.datasets import trackml
 from course_utils.datasets.trackml import simulation
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "07_tracking_gnn.ipynb"
-CONSTANTS = ("BARREL", "LAYER_INDEX", "PT_MIN")
+CONSTANTS = ("BARREL", "LAYER_INDEX", "PT_MIN", "BUILDERS", "SECTORS_MAX")
 
 
 def _notebook_functions() -> dict:
@@ -41,8 +41,8 @@ def _notebook_functions() -> dict:
 
     ns = {"np": np, "pd": pd, "torch": torch, "nn": nn, "sp": sp, "MessagePassing": MessagePassing,
           "connected_components": connected_components, "cKDTree": cKDTree, "DBSCAN": DBSCAN, "StandardScaler": StandardScaler,
-          "tracking": tracking, "THRESHOLD": 0.5,
-          "DOUBLET_MM": 6.0}  # the notebook chooses these two on its validation events
+          "tracking": tracking, "THRESHOLD": 0.5, "DOUBLET_MM": 6.0,
+          "BUILDER": "chaînes + fusion"}  # the notebook chooses these three on its validation events
     nb = nbformat.read(NOTEBOOK, as_version=4)
     for cell in nb.cells:
         if cell.cell_type != "code" or "hide-cell" in cell.metadata.get("tags", []):
@@ -161,10 +161,44 @@ def test_notebook_pipeline_runs_on_published_layout(data_dir, nb07):
     assert 0.0 <= gnn["score"] <= 1.0
     # a perfect edge classifier: the chains alone cut the particles at their double hits; the merge
     # step joins them again
-    chains = nb07["evaluate"](h, nb07["oracle_tracks"](h, merge=False))
+    chains = nb07["evaluate"](h, nb07["oracle_tracks"](h, builder="chaînes"))
     oracle = nb07["evaluate"](h, nb07["oracle_tracks"](h))
-    assert oracle["efficiency"] >= 0.95 and oracle["fake_rate"] == 0.0 and oracle["score"] > 0.9
+    assert oracle["found"] >= 0.95 * oracle["particles"] and oracle["fakes"] == 0 and oracle["score"] > 0.9
     assert chains["score"] < oracle["score"] - 0.05
+    # the graph ceiling: the connected components of the true edges join the double hits too
+    ceiling = nb07["evaluate"](h, nb07["ceiling_tracks"](h))
+    assert ceiling["score"] > 0.9 and ceiling["fakes"] == 0
     pairs = nb07["doublets"](h, 6.0)
     same = h["particle_id"].to_numpy()[pairs[:, 0]] == h["particle_id"].to_numpy()[pairs[:, 1]]
     assert same.mean() > 0.8 and (h["module_id"].to_numpy()[pairs[:, 0]] != h["module_id"].to_numpy()[pairs[:, 1]]).all()
+
+
+def test_consecutive_segments_follow_each_particle_by_radius(nb07):
+    # particle 1: layers 0, 1, 1 (a double hit), 3 (layer 2 missed): by radius, 0-1a, 1a-1b, 1b-3
+    h = pd.DataFrame({"particle_id": [1, 1, 1, 1, 2, 2, 0], "layer": [0, 1, 1, 3, 0, 1, 1],
+                      "r": [30.0, 72.0, 74.0, 170.0, 31.0, 71.0, 73.0],
+                      "pt": [2.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.0]})
+    pairs = nb07["consecutive_segments"](h)
+    assert sorted(map(tuple, pairs.tolist())) == [(0, 1), (1, 2), (2, 3)]  # particle 2 is below 1 GeV
+    assert len(nb07["consecutive_segments"](h, pt_min=0.0)) == 4
+    # adjacent-layer pairs are another count: 0-1a, 0-1b (layer 1 to 3 is not adjacent)
+    assert nb07["true_segments"](h) == 2
+    i, j = np.array([0, 0, 2, 4]), np.array([1, 2, 3, 5])
+    assert nb07["is_consecutive"](h, i, j).tolist() == [True, False, True, False]
+    assert nb07["is_consecutive"](h, j, i).tolist() == [True, False, True, False]  # either order
+
+
+def test_phi_sectors_partition_the_hits(nb07):
+    rng = np.random.default_rng(3)
+    n = 500
+    phi = rng.uniform(-np.pi, np.pi, n)
+    h = pd.DataFrame({"hit_id": np.arange(n), "phi": phi, "weight": rng.uniform(0, 1, n),
+                      "particle_id": rng.integers(0, 50, n)})
+    parts = nb07["phi_sectors"](h, 8)
+    assert len(parts) == 8 and sum(len(p) for p in parts) == n
+    assert sorted(np.concatenate([p["hit_id"] for p in parts]).tolist()) == list(range(n))
+    for k, p in enumerate(parts):
+        assert np.isclose(p["weight"].sum(), 1.0)
+        lo, hi = -np.pi + k * np.pi / 4, -np.pi + (k + 1) * np.pi / 4
+        assert ((p["phi"] >= lo - 1e-12) & (p["phi"] <= hi + 1e-12)).all()
+    assert (nb07["sector_of"](h, 1) == 0).all()
