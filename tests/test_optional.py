@@ -96,7 +96,8 @@ DISTRIBUTION = {"PIL": "pillow", "sklearn": "scikit-learn", "stream_unzip": "str
 #: pins them for a laptop); the others are optional sources whose absence the code explains itself.
 UNDECLARED = {"torch", "tensorflow", "keras", "kagglehub", "dask-gateway", "xrootd"}
 #: Modules that are about one heavy library and import it at module level.
-MODULE_LEVEL_OK = {"course_utils/models/adversarial.py": {"torch"}}
+MODULE_LEVEL_OK = {"course_utils/models/adversarial.py": {"torch"},
+                   "course_utils/models/particle_transformer.py": {"torch"}}  # loaded only when asked for
 
 
 def _norm(name: str) -> str:
