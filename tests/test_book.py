@@ -117,6 +117,7 @@ def _find_tooltip(page, figure) -> bool:
     for fy in (0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95):
         for fx in [i / 24 for i in range(1, 24)]:
             page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            page.wait_for_timeout(15)   # plotly draws the label on its next frame: late on a busy machine
             if figure.query_selector(".hoverlayer .hovertext"):
                 return True
     return False
