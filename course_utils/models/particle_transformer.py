@@ -57,7 +57,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.datasets.jetclass.formats import FEATURES, STANDARDISATION, ParticleInputs
+from course_utils.datasets.jetclass.formats import JetClassData, ParticleInputs, particle_inputs
 from course_utils.physics.jets import PDG_CHARGES, check_jets
 from course_utils.validation import check_count, check_number, check_seed
 
@@ -841,48 +841,27 @@ def quark_gluon_inputs(X: Any, *, max_particles: int = 128) -> ParticleInputs:
     jpt = np.hypot(jpx, jpy)
     jeta = np.arcsinh(jpz / jpt)
     jphi = np.arctan2(jpy, jpx)
-    sl = slice(0, P)
-    mask = np.zeros((len(X), P), dtype=bool)
-    m = min(P, X.shape[1])
-    mask[:, :m] = full_mask[:, :m]
+    # The particles as the branches of a JetClass file, then the JetClass reader's own transforms.
+    import awkward as ak
+    import pandas as pd
 
-    def cut(a: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(X), P))
-        out[:, :m] = a[:, sl][:, :m]
-        return np.where(mask, out, 0.0)
-
-    pt, rap, phi, px, py, pz, e = (cut(a) for a in (pt, rap, phi, px, py, pz, e))
-    aid = np.abs(cut(pid)).astype(np.int64)
-    sign = np.sign(cut(pid))
-    charge = np.array([PDG_CHARGES.get(int(a), 0) for a in aid.ravel()], dtype=np.float64).reshape(aid.shape) * sign
+    counts = full_mask.sum(1)
+    keep = full_mask                       # particles are sorted: the real ones come first
+    aid = np.abs(pid[keep]).astype(np.int64)
+    charge = np.array([PDG_CHARGES.get(int(a), 0) for a in aid], dtype=np.float64) * np.sign(pid[keep])
     photon, electron, muon = aid == 22, aid == 11, aid == 13
-    hadron = mask & ~photon & ~electron & ~muon
-    charged_h = hadron & (charge != 0)
-    neutral_h = hadron & (charge == 0)
+    hadron = ~photon & ~electron & ~muon
     deta = rap - jeta[:, None]
     dphi = (phi - jphi[:, None] + np.pi) % (2 * np.pi) - np.pi
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = {
-            "part_pt_log": np.log(pt),
-            "part_e_log": np.log(e),
-            "part_logptrel": np.log(pt / jpt[:, None]),
-            "part_logerel": np.log(e / je[:, None]),
-            "part_deltaR": np.hypot(deta, dphi),
+    zeros = np.zeros(int(counts.sum()))
+    flat = {"part_px": px[keep], "part_py": py[keep], "part_pz": pz[keep], "part_energy": e[keep],
+            "part_deta": deta[keep], "part_dphi": dphi[keep],
+            "part_d0val": zeros, "part_d0err": zeros, "part_dzval": zeros, "part_dzerr": zeros,
             "part_charge": charge,
-            "part_isChargedHadron": charged_h, "part_isNeutralHadron": neutral_h, "part_isPhoton": photon,
-            "part_isElectron": electron, "part_isMuon": muon,
-            "part_d0": np.zeros_like(pt), "part_d0err": np.zeros_like(pt),
-            "part_dz": np.zeros_like(pt), "part_dzerr": np.zeros_like(pt),
-            "part_deta": deta, "part_dphi": dphi,
-        }
-    cols = []
-    for name in FEATURES:
-        x = raw[name].astype(np.float64)
-        if name in STANDARDISATION:
-            sub, mul, lo, hi = STANDARDISATION[name]
-            x = np.clip((x - sub) * mul, lo, hi)
-        cols.append(np.where(mask, x, 0.0))
-    features = np.stack(cols, axis=-1).astype(np.float32)
-    vectors = np.stack([px, py, pz, e], axis=-1).astype(np.float32)
-    points = np.stack([np.where(mask, deta, 0.0), np.where(mask, dphi, 0.0)], axis=-1).astype(np.float32)
-    return ParticleInputs(features, vectors, points, mask)
+            "part_isChargedHadron": hadron & (charge != 0), "part_isNeutralHadron": hadron & (charge == 0),
+            "part_isPhoton": photon, "part_isElectron": electron, "part_isMuon": muon}
+    particles = ak.zip({name: ak.unflatten(np.asarray(v, dtype=np.int32 if v.dtype == bool else np.float64),
+                                           counts) for name, v in flat.items()})
+    jets = pd.DataFrame({"jet_pt": jpt, "jet_energy": je}).astype(np.float32)
+    data = JetClassData(particles, jets, np.zeros(len(X), dtype=np.int64), pd.DataFrame(index=range(len(X))))
+    return particle_inputs(data, max_particles=P)
