@@ -184,12 +184,8 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def figure_description(source: str, context: str) -> tuple[str, str]:
-    """(alt text, caption) of the figures a code cell draws, from its titles and axis labels.
-
-    The titles (``set_title``, ``suptitle``, ``title=``) make the caption, titles and axis labels the alt
-    text; a cell without them is described by the last sentence of the markdown cell above it.
-    """
+def _source_texts(source: str) -> tuple[list[str], list[str]]:
+    """(titles, axis labels) that a code cell's source writes as string literals."""
     titles, axes = [], []
     for m in _FIGURE_TEXT.finditer(source):
         text = _plain(m.group(3))
@@ -197,16 +193,115 @@ def figure_description(source: str, context: str) -> tuple[str, str]:
         if letters < 6 or ("…" in text and letters < 15) or text in titles or text in axes:
             continue  # mostly computed (an f-string's fields): it says nothing without its values
         (titles if m.group("kw") in _TITLES else axes).append(text)
+    return titles, axes
+
+
+def _describe(titles: list[str], axes: list[str], context: str, kind: str = "Figure") -> tuple[str, str]:
+    """(alt text, caption) from titles and axis labels; without titles, the last sentence of ``context``."""
     prose = re.sub(r"^#+ .*$", "", context, flags=re.M).strip()
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", prose) if s.strip()]
     sentence = _plain(sentences[-1]).rstrip(" :") if sentences else ""   # the text just above: what it shows
     if len(sentence) > 200:
         sentence = sentence[:200].rsplit(" ", 1)[0] + " …"
     caption = " ; ".join(titles) or sentence or "Figure produite par la cellule ci-dessus."
-    alt = "Figure : " + " ; ".join(titles or [sentence or "sortie graphique de la cellule"])
+    alt = f"{kind} : " + " ; ".join(titles or [sentence or "sortie graphique de la cellule"])
     if axes:
         alt += " (axes : " + ", ".join(axes) + ")"
     return alt, caption
+
+
+def figure_description(source: str, context: str) -> tuple[str, str]:
+    """(alt text, caption) of the figures a code cell draws, from its titles and axis labels.
+
+    The titles (``set_title``, ``suptitle``, ``title=``) make the caption, titles and axis labels the alt
+    text; a cell without them is described by the last sentence of the markdown cell above it.
+    """
+    return _describe(*_source_texts(source), context)
+
+
+def _layout_text(value) -> str:
+    """A plotly title (a string, or a dict with ``text``) as plain text: no HTML tags, no LaTeX."""
+    text = value.get("text", "") if isinstance(value, dict) else value or ""
+    text = re.sub(r"<br\s*/?>", " ", str(text), flags=re.I)
+    return _plain(html.unescape(re.sub(r"<[^>]+>", "", text)))
+
+
+#: What the alt text calls a plotly trace type (the legend's names follow it).
+_TRACE_KINDS = {"scatter": "courbes ou points", "scattergl": "courbes ou points", "bar": "barres",
+                "scatter3d": "points en 3D", "histogram": "histogrammes", "heatmap": "carte de couleurs"}
+_MAX_SERIES = 8
+
+
+def _trace_kind(trace: dict) -> str:
+    kind = trace.get("type", "scatter")
+    mode = trace.get("mode", "")
+    if kind in ("scatter", "scattergl") and "lines" in mode and "markers" not in mode:
+        return "courbes"
+    if kind in ("scatter", "scattergl") and "markers" in mode and "lines" not in mode:
+        return "points"
+    return _TRACE_KINDS.get(kind, kind)
+
+
+def plotly_description(fig: dict, source: str, context: str) -> tuple[str, str]:
+    """(alt text, caption) of a plotly figure: the rules of :func:`figure_description`, read from the figure.
+
+    The title and the axis titles come from the figure's layout (``title``, ``xaxis*``/``yaxis*``,
+    ``scene*.{x,y,z}axis``), so computed values are there as drawn; what the layout lacks comes from the
+    cell's source, then from the markdown above, as for matplotlib. The alt text ends with the kind of
+    traces and the legend's series (up to eight), which a sighted reader reads on the figure.
+
+    Parameters
+    ----------
+    fig : dict
+        The figure as plotly's JSON (``application/vnd.plotly.v1+json``): ``data`` and ``layout``.
+    source : str
+        The code cell that drew it.
+    context : str
+        The markdown cell above the code cell.
+
+    Returns
+    -------
+    tuple of str
+        The alt text ("Figure interactive : …") and the caption.
+    """
+    layout = fig.get("layout") or {}
+    titles = [t for t in [_layout_text(layout.get("title"))] if t]
+    axes: list[str] = []
+    for key in sorted(layout):
+        if re.fullmatch(r"[xy]axis\d*", key):
+            axes.append(_layout_text((layout[key] or {}).get("title")))
+        elif re.fullmatch(r"scene\d*", key):
+            axes += [_layout_text(((layout[key] or {}).get(f"{a}axis") or {}).get("title")) for a in "xyz"]
+    axes = list(dict.fromkeys(a for a in axes if a))
+    src_titles, src_axes = _source_texts(source)
+    alt, caption = _describe(titles or src_titles, axes or src_axes, context, kind="Figure interactive")
+    traces = [t for t in fig.get("data") or [] if isinstance(t, dict)]
+    kinds = " et ".join(dict.fromkeys(_trace_kind(t) for t in traces))
+    names = list(dict.fromkeys(n for n in (_layout_text(t.get("name")) for t in traces) if n))
+    if names:
+        alt += f" ; {kinds} : " + ", ".join(names[:_MAX_SERIES]) + (", …" if len(names) > _MAX_SERIES else "")
+    elif kinds:
+        alt += f" ; {kinds}"
+    return alt, caption
+
+
+def plotly_figure_html(fig: dict, alt: str, caption: str, *, plotlyjs: str | bool) -> str:
+    """The HTML of a plotly figure on the site: interactive, fitted to its column, described.
+
+    The figure is drawn responsive (its layout's fixed ``width`` is dropped, so that it follows the page's
+    column instead of overflowing it; its height stays). Its drawing area (the ``plotly-graph-div``) is an
+    image for assistive technologies (``role="img"``, ``aria-label``: the alt text); the whole sits in a
+    ``<figure>`` with the caption, as the notebooks' other figures do. Mouse interaction is unchanged.
+    """
+    import plotly.io as pio
+
+    fig = {**fig, "layout": {k: v for k, v in (fig.get("layout") or {}).items() if k != "width"}}
+    div = pio.to_html(fig, include_plotlyjs=plotlyjs, include_mathjax=False, full_html=False,
+                      default_width="100%", config={"responsive": True})
+    div = div.replace('class="plotly-graph-div"',
+                      f'class="plotly-graph-div" role="img" aria-label="{html.escape(alt, quote=True)}"', 1)
+    return (f'<figure class="plotly-figure">\n{div}\n'
+            f"<figcaption>{html.escape(caption)}</figcaption>\n</figure>")
 
 
 def describe_figures(cell: dict, context: str) -> None:
@@ -223,7 +318,8 @@ def clean_notebook(src: Path, dest: Path) -> bool:
     """Copy an executed notebook for the site, so that its page needs no network at view time.
 
     * plotly figures (``application/vnd.plotly.v1+json``) become HTML that draws them with
-      the site's own copy of plotly.js; the CDN MathJax script plotly adds is removed;
+      the site's own copy of plotly.js, fitted to the column, with alt text and a caption
+      (:func:`plotly_figure_html`); the CDN MathJax script plotly adds is removed;
     * progress-bar widgets become their final text (the widget view would need require.js
       and the widget manager from a CDN);
     * the Colab/Binder badge images point at local copies;
@@ -232,8 +328,6 @@ def clean_notebook(src: Path, dest: Path) -> bool:
 
     Returns whether the notebook has plotly figures.
     """
-    import plotly.io as pio
-
     nb = json.loads(src.read_text(encoding="utf-8"))
     widgets = nb.get("metadata", {}).pop("widgets", {})
     state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
@@ -260,8 +354,9 @@ def clean_notebook(src: Path, dest: Path) -> bool:
                     data["text/plain"] = text
             fig = data.pop("application/vnd.plotly.v1+json", None)
             if fig is not None:
-                data["text/html"] = pio.to_html(fig, include_plotlyjs="../plotly.min.js" if not has_plotly else False,
-                                                include_mathjax=False, full_html=False, default_width="100%")
+                alt, caption = plotly_description(fig, _text(cell.get("source", "")), previous_text)
+                data["text/html"] = plotly_figure_html(fig, alt, caption,
+                                                       plotlyjs="../plotly.min.js" if not has_plotly else False)
                 has_plotly = True
             elif "text/html" in data:
                 data["text/html"] = PLOTLY_MATHJAX_CDN.sub("", _text(data["text/html"]))
@@ -301,12 +396,19 @@ FOOTER_LICENCE = ("Texte, figures et données simulées : licence CC BY 4.0 ; co
 #: The search box's placeholder (sphinx-book-theme's default is English whatever the language).
 SEARCH_TEXT = "Rechercher dans le cours…"
 
-#: The site's own style: tables never wider than their column (they scroll inside it), long cells wrap.
+#: The site's own style: nothing wider than the column. Tables and code blocks (cells' code and outputs) scroll
+#: inside it, long cells wrap, long words of the prose (URLs, inline code) break rather than push the page
+#: sideways on a narrow screen; plotly figures follow the column (scripts/book.py drops their fixed width).
 CSS = """\
+.bd-article { overflow-wrap: break-word; }
 .bd-article table { display: block; max-width: 100%; overflow-x: auto; }
 .bd-article table td, .bd-article table th { white-space: normal; overflow-wrap: break-word; }
 .bd-article table td img { display: inline-block; margin: 1px 0; }
+.bd-article code.literal, .bd-article code.literal span.pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.bd-article pre { max-width: 100%; overflow-x: auto; }
+.bd-article div.cell_output { max-width: 100%; overflow-x: auto; }
 .bd-article figure figcaption { font-size: 0.9em; }
+.bd-article figure.plotly-figure { margin: 0.5em 0 1em; max-width: 100%; }
 """
 
 

@@ -437,7 +437,8 @@ comme `submitted/<étudiant>/<devoir>/` de nbgrader), puis :
 
 Chaque copie s'exécute dans son propre noyau, en mode rapide, hors ligne ; chaque cellule des
 exercices est interrompue après `EXERCISE_TIMEOUT` secondes (120 par défaut), toute la copie après
-30 minutes. Le résultat, dans `copies-grades/` : `grades.csv` (une ligne par étudiant et exercice,
+30 minutes. Les données des notebooks corrigés sont préparées d'abord (comme `make data`, en mode
+rapide), hors du temps accordé aux copies : la première correction peut donc prendre plus longtemps. Le résultat, dans `copies-grades/` : `grades.csv` (une ligne par étudiant et exercice,
 avec la raison de chaque point perdu), `grades.html` (le tableau étudiant × exercice) et
 `executed/` (les copies exécutées, pour relire).
 
@@ -709,10 +710,51 @@ def write_table(results: list[Result], out: Path) -> None:
     (out / "grades.html").write_text(page, encoding="utf-8")
 
 
+def prepare_data(stems) -> list[str]:
+    """Fill the fast-mode caches of these notebooks' datasets (``make data``'s samples), before any timed run.
+
+    On a cold cache, a notebook simulates its data inside its data cell; on a busy machine that cell can
+    outlive the limit of a cell outside the exercises (600 s: notebook 04's HIGGS simulation did), and every
+    exercise of the submission would be lost for a reason that is not the student's. Offline, as grading is:
+    the course's simulation where no published file is cached. Returns the failures (the notebooks then meet
+    them again, and the grades say so).
+    """
+    import importlib
+
+    from course_utils import manifest
+
+    keys = {stem.split("_")[0] for stem in stems}
+    saved = {k: os.environ.get(k) for k in ("COURSE_FAST", "COURSE_OFFLINE")}
+    os.environ.update(COURSE_FAST="1", COURSE_OFFLINE="1")
+    failed = []
+    try:
+        for dataset, kwargs, notebooks in manifest.prepared_samples(mode="fast"):
+            if not keys & set(notebooks):
+                continue
+            t0 = time.perf_counter()
+            try:
+                importlib.import_module(f"course_utils.datasets.{dataset}").load(**{**kwargs, "verbose": False})
+            except Exception as err:  # noqa: BLE001 - reported; the notebook meets it again and says so
+                failed.append(f"{dataset}: {type(err).__name__}: {err}")
+                continue
+            print(f"  data: {dataset} ready in {time.perf_counter() - t0:.0f} s (notebooks {', '.join(notebooks)})",
+                  flush=True)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    for f in failed:
+        print(f"  data: {f}", flush=True)
+    return failed
+
+
 def grade(folder: Path, out: Path, *, cell_timeout: int, exercise_timeout: int,
           notebook_timeout: int = 1800) -> list[Result]:
     pairs = find_submissions(folder)
     teachers = teachers_for({p.stem for _, p in pairs})
+    prepare_data(teachers)
     results: list[Result] = []
     for student, path in pairs:
         if path.stem not in teachers:
@@ -820,6 +862,7 @@ def check(paths: list[Path], out: Path, *, cell_timeout: int) -> int:
     checks = load_checks()
     failures = []
     for path in paths:
+        prepare_data([path.stem])
         found = run_scenario(path, "teacher", out, cell_timeout=cell_timeout, exercise_timeout=cell_timeout,
                              checks=checks)
         failures += found

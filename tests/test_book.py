@@ -9,8 +9,11 @@ internal links resolve; every notebook page shows its figures (as many images as
 the executed notebook has PNG outputs), plotly figures are drawn and at least one
 shows a tooltip on hover; exercises' solutions (code) and answers (markdown) are
 folded, and an answer unfolds on a click; the Binder and Colab buttons point at the notebook's
-path; the page is in French (``<html lang="fr">``); no table is wider than its column; every image has
-alt text, and every figure of a notebook a caption; a full-page screenshot goes to ``build/book-screenshots/``.
+path; the page is in French (``<html lang="fr">``); no table is wider than its column, and no element at all
+(code cells included: their long lines scroll inside the cell) sticks out of the column, on a desktop and on a
+phone's screen; every image has alt text, every plotly figure an accessible description (``role="img"`` and
+``aria-label``), and every figure of a notebook a caption; a full-page screenshot goes to
+``build/book-screenshots/``.
 Once for the site: the search stems French, the glossary fills the index, the teachers' pages are there.
 """
 
@@ -114,10 +117,52 @@ def _find_tooltip(page, figure) -> bool:
     for fy in (0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95):
         for fx in [i / 24 for i in range(1, 24)]:
             page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            page.wait_for_timeout(15)   # plotly draws the label on its next frame: late on a busy machine
             if figure.query_selector(".hoverlayer .hovertext"):
                 return True
     return False
 
+
+#: The elements of the page's article that stick out of its column, as "tag.class (width px): text". An element
+#: inside a box that scrolls or clips (a code block, a table, a plotly figure) is that box's business: the box
+#: itself must fit. Code blocks whose lines are longer than the column must scroll (``overflow-x`` auto or
+#: scroll), not clip (their end would be unreadable).
+OVERFLOW_JS = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('article');
+  if (!article) return ['no <article> on the page'];
+  const col = article.getBoundingClientRect();
+  const scrolls = e => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+  const name = e => `${e.tagName.toLowerCase()}${e.classList.length ? '.' + [...e.classList].join('.') : ''}`;
+  const found = [];
+  for (const e of article.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    let p = e.parentElement, inside = false;
+    while (p && p !== article) { if (scrolls(p)) { inside = true; break; } p = p.parentElement; }
+    if (inside) continue;
+    if (r.right > col.right + 1 || r.left < col.left - 1)
+      found.push([e, `${name(e)} (${Math.round(r.width)} px in a ${Math.round(col.width)} px column): `
+                     + (e.textContent || '').trim().slice(0, 50)]);
+    else if (getComputedStyle(e).display !== 'inline' && !scrolls(e) && e.clientWidth
+             && r.left + e.scrollWidth > col.right + 1)   // its content (a long word, a wide child) sticks out
+      found.push([e, `${name(e)}'s content (${e.scrollWidth} px in a ${Math.round(col.width)} px column): `
+                     + (e.textContent || '').trim().slice(0, 50)]);
+  }
+  // the innermost culprits only (their ancestors stick out because of them)
+  const out = found.filter(([e]) => !found.some(([f]) => f !== e && e.contains(f))).map(([, text]) => text);
+  for (const pre of article.querySelectorAll('pre')) {
+    if (pre.scrollWidth > pre.clientWidth + 1 && !['auto', 'scroll'].includes(getComputedStyle(pre).overflowX))
+      out.push(`${name(pre)} clips its long lines (overflow-x: ${getComputedStyle(pre).overflowX}): `
+               + pre.textContent.trim().slice(0, 50));
+  }
+  const page = document.documentElement;
+  if (page.scrollWidth > page.clientWidth + 1)
+    out.push(`the page scrolls sideways (${page.scrollWidth} px wide in a ${page.clientWidth} px window)`);
+  return out;
+}"""
+
+#: The viewports the overflow check runs in: the desktop one of the other checks, and a phone's.
+NARROW_VIEWPORT = {"width": 400, "height": 900}
 
 #: Pages checked, and pages where a plotly tooltip appeared on hover (filled by test_page).
 CHECKED: list[str] = []
@@ -151,6 +196,11 @@ def test_page(page_path, site_url, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
 
+    # nothing wider than the column (code cells, outputs, figures, formulas): long lines scroll inside their
+    # cell, not the page; checked before the mouse moves over figures, on a desktop and a phone screen
+    overflow = page.evaluate(OVERFLOW_JS)
+    assert not overflow, f"{page_path}: elements wider than their column: {overflow[:5]}"
+
     # figures
     n_png, n_plotly = _expected_figures(page_path)
     if n_png:
@@ -160,6 +210,12 @@ def test_page(page_path, site_url, browser):
         figures = page.query_selector_all(".plotly-graph-div")
         drawn = [f for f in figures if f.query_selector(".main-svg")]
         assert len(drawn) == n_plotly, f"{page_path}: {len(drawn)} of {n_plotly} plotly figures drawn"
+        # each described for assistive technologies (its drawing is an image with alt text), with a caption
+        undescribed = page.eval_on_selector_all(
+            ".plotly-graph-div", "els => els.filter(e => e.getAttribute('role') !== 'img'"
+            " || !(e.getAttribute('aria-label') || '').trim()"
+            " || !(e.closest('figure')?.querySelector('figcaption')?.textContent || '').trim()).map(e => e.id)")
+        assert not undescribed, f"{page_path}: plotly figures without alt text or caption: {undescribed}"
         # 2-D figures answer the mouse on their drag layer; 3-D scenes (WebGL) are only checked as drawn
         flat = [f for f in drawn if f.query_selector(".nsewdrag")][:3]
         if flat:
@@ -198,6 +254,12 @@ def test_page(page_path, site_url, browser):
     if answers:
         answers[0].query_selector(":scope > summary").click()
         assert answers[0].query_selector(":scope > :not(summary)").is_visible(), f"{page_path}: an answer does not unfold"
+
+    # a phone's screen: the theme hides its sidebars, the column narrows, and still nothing sticks out
+    page.set_viewport_size(NARROW_VIEWPORT)
+    page.wait_for_timeout(300)
+    overflow = page.evaluate(OVERFLOW_JS)
+    assert not overflow, f"{page_path}: at {NARROW_VIEWPORT['width']} px, elements wider than their column: {overflow[:5]}"
 
     # internal links resolve (files that exist on the site; anchors on the page)
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")

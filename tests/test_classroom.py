@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import csv
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -239,6 +240,34 @@ def test_code_that_ignores_the_interrupt(tmp_path):
     results = classroom.grade_one(unreadable, "broken", teachers={"99_toy": teacher}, cell_timeout=60,
                                   exercise_timeout=2)
     assert [r.max_points for r in results] == [1, 2, 1] and "illisible" in results[0].reasons[0]
+
+
+def test_prepare_data_fills_only_these_notebooks_caches(monkeypatch):
+    """Before any timed run: the notebooks' own samples, fast and offline; a failure is reported, not raised."""
+    import types
+
+    from course_utils import manifest
+
+    calls = []
+
+    def fake(name, fail=False):
+        def load(**kwargs):
+            calls.append((name, kwargs, os.environ.get("COURSE_FAST"), os.environ.get("COURSE_OFFLINE")))
+            if fail:
+                raise OSError("no space left")
+        return types.SimpleNamespace(load=load)
+
+    monkeypatch.setitem(sys.modules, "course_utils.datasets.toy_a", fake("toy_a"))
+    monkeypatch.setitem(sys.modules, "course_utils.datasets.toy_b", fake("toy_b", fail=True))
+    monkeypatch.setitem(sys.modules, "course_utils.datasets.toy_c", fake("toy_c"))
+    samples = [("toy_a", {"n": 5}, ["00", "04"]), ("toy_b", {}, ["04"]), ("toy_c", {"n": 9}, ["11"])]
+    monkeypatch.setattr(manifest, "prepared_samples", lambda mode=None: samples if mode == "fast" else [])
+    monkeypatch.setenv("COURSE_FAST", "0")
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    failed = classroom.prepare_data(["04_higgs_wide_deep", "01b_cern_open_data_dask"])
+    assert calls == [("toy_a", {"n": 5, "verbose": False}, "1", "1"), ("toy_b", {"verbose": False}, "1", "1")]
+    assert failed == ["toy_b: OSError: no space left"]
+    assert os.environ["COURSE_FAST"] == "0" and "COURSE_OFFLINE" not in os.environ, "the environment is restored"
 
 
 def test_find_submissions(tmp_path):

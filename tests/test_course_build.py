@@ -254,3 +254,69 @@ def test_clean_notebook_folds_answers(tmp_path):
     assert ["".join(c["source"]) for c in cells[:2]] == ["### Exercice 1\nFaites-le.", "# Solution\nx = 1"]
     assert cells[2]["source"] == "<details>\n<summary>Réponse</summary>\n\nParce que.\n\n</details>"
     assert cells[2]["metadata"] == FOLDED, "the metadata stays (Jupyter still folds the downloaded copy)"
+
+
+def _plotly_json(fig) -> dict:
+    return json.loads(fig.to_json())  # plain JSON, as the executed notebook stores it
+
+
+def test_plotly_description_reads_the_figure():
+    """A plotly figure's alt text: its title, axis titles (2-D and 3-D) and series, from the layout; in French."""
+    go = pytest.importorskip("plotly.graph_objects")
+    book = _script("book")
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[1, 0], name="BDT (AUC = 0.812)", mode="lines"),
+                     go.Scatter(x=[0, 1], y=[0, 1], name="hasard", mode="lines")])
+    fig.update_layout(title="Courbes ROC <b>du jeu de test</b>", xaxis_title="efficacité de signal ε<sub>S</sub>",
+                      yaxis_title="rejet du bruit de fond 1/ε_B")
+    alt, caption = book.plotly_description(_plotly_json(fig), "fig.show()", "Le texte au-dessus.")
+    assert caption == "Courbes ROC du jeu de test"
+    assert alt == ("Figure interactive : Courbes ROC du jeu de test (axes : efficacité de signal εS, "
+                   "rejet du bruit de fond 1/ε_B) ; courbes : BDT (AUC = 0.812), hasard")
+    scene = go.Figure(go.Scatter3d(x=[1], y=[2], z=[3], mode="markers"))
+    scene.update_layout(title={"text": "Hits d'un événement"},
+                        scene={"xaxis_title": "z [mm]", "yaxis_title": "x [mm]", "zaxis_title": "y [mm]"})
+    alt, _ = book.plotly_description(_plotly_json(scene), "", "")
+    assert alt == "Figure interactive : Hits d'un événement (axes : z [mm], x [mm], y [mm]) ; points en 3D"
+    # nothing in the layout: the cell's literals, then the markdown above, as for matplotlib figures
+    bare = _plotly_json(go.Figure(go.Bar(x=["a"], y=[1])))
+    alt, caption = book.plotly_description(bare, "fig.update_layout(title='Les AUC de test par modèle')", "")
+    assert (alt, caption) == ("Figure interactive : Les AUC de test par modèle ; barres", "Les AUC de test par modèle")
+    alt, caption = book.plotly_description(bare, "fig.show()", "## 3. Résultats\n\nUn mot. Les AUC de test :")
+    assert (alt, caption) == ("Figure interactive : Les AUC de test ; barres", "Les AUC de test")
+
+
+def test_plotly_figure_html_is_described_and_fits_its_column():
+    """The site's HTML of a plotly figure: role="img" and aria-label on its drawing, a caption, no fixed width."""
+    import html.parser
+
+    go = pytest.importorskip("plotly.graph_objects")
+    book = _script("book")
+    fig = _plotly_json(go.Figure(go.Scatter(x=[0, 1], y=[1, 0]), layout={"width": 800, "height": 500}))
+    page = book.plotly_figure_html(fig, 'Figure interactive : "ROC" <test>', "Courbes ROC", plotlyjs=False)
+
+    class Parser(html.parser.HTMLParser):
+        graph: dict | None = None
+        caption = ""
+        in_caption = False
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if "plotly-graph-div" in (attrs.get("class") or ""):
+                self.graph = attrs
+            self.in_caption = tag == "figcaption"
+
+        def handle_endtag(self, tag):
+            self.in_caption = False
+
+        def handle_data(self, data):
+            if self.in_caption:
+                self.caption += data
+
+    parser = Parser()
+    parser.feed(page)
+    assert page.startswith('<figure class="plotly-figure">') and page.endswith("</figure>")
+    assert parser.graph["role"] == "img" and parser.graph["aria-label"] == 'Figure interactive : "ROC" <test>'
+    assert parser.caption == "Courbes ROC"
+    assert '"width":800' not in page and "800px" not in page, "the fixed width would overflow the column"
+    assert '"height":500' in page and '"responsive": true' in page
+    assert fig["layout"]["width"] == 800, "the notebook's figure is not modified"
