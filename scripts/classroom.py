@@ -34,6 +34,7 @@ import html
 import json
 import os
 import re
+import signal
 import sys
 import time
 import tomllib
@@ -534,6 +535,27 @@ def prepare(submission, teacher) -> tuple:
     return clear_outputs(nb), tests
 
 
+def _kernel_only_interrupt():
+    """A kernel manager whose interrupt (a cell over its time limit) reaches the kernel process alone.
+
+    jupyter_client signals the kernel's whole process group, so the processes a notebook started stop
+    too: in 01b, a student's infinite loop, interrupted, also killed the Dask cluster's workers, and the
+    next exercise, correct, waited for them until its own limit (it lost its points).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelOnlyInterrupt(AsyncKernelManager):
+        async def interrupt_kernel(self) -> None:
+            process = getattr(self.provisioner, "process", None)
+            if (self.kernel_spec is not None and self.kernel_spec.interrupt_mode == "signal"
+                    and process is not None and hasattr(signal, "SIGINT") and os.name == "posix"):
+                os.kill(process.pid, signal.SIGINT)
+                return
+            await super().interrupt_kernel()
+
+    return KernelOnlyInterrupt
+
+
 def execute(nb, *, cell_timeout: int, exercise_timeout: int) -> float:
     """Run ``nb`` in its own kernel (fast mode, offline); exercise cells under ``exercise_timeout``."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -546,7 +568,7 @@ def execute(nb, *, cell_timeout: int, exercise_timeout: int) -> float:
     env.update(COURSE_FAST="1", COURSE_OFFLINE="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     client = NotebookClient(nb, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
-                            timeout=cell_timeout,
+                            kernel_manager_class=_kernel_only_interrupt(), timeout=cell_timeout,
                             timeout_func=lambda c: exercise_timeout if id(c) in exercise_cells
                             else cell_timeout,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})

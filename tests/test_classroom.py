@@ -293,3 +293,17 @@ def test_scenario(stem, name, tmp_path, monkeypatch):
     found = classroom.run_scenario(ROOT / "notebooks" / f"{stem}.ipynb", name, tmp_path,
                                    cell_timeout=600, exercise_timeout=limit)
     assert not found, "\n".join(found)
+
+
+@pytest.mark.slow
+def test_the_interrupt_spares_the_processes_the_notebook_started():
+    """A looping cell, interrupted, stops alone: a child process of the kernel (a Dask worker) lives on."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import subprocess, sys\n"
+                                          "child = subprocess.Popen([sys.executable, '-c', "
+                                          "'import time; time.sleep(120)'])"),
+                nbformat.v4.new_code_cell("while True:\n    pass"),
+                nbformat.v4.new_code_cell("alive = child.poll() is None\nchild.kill()\nprint('alive', alive)")]
+    classroom.execute(nb, cell_timeout=5, exercise_timeout=5)
+    assert nb.cells[1].outputs and nb.cells[1].outputs[0].get("ename") == "KeyboardInterrupt"
+    assert "alive True" in nb.cells[2].outputs[0]["text"]
