@@ -252,10 +252,25 @@ def test_particle_inputs_clip_and_truncate():
     data = fake_jets(5)
     out = formats.particle_inputs(data, max_particles=2)
     assert out.features.shape == (5, 2, 17)
-    assert np.all(np.abs(out.features) <= 5.0)
+    standardised = [formats.FEATURES.index(name) for name in formats.STANDARDISATION]
+    assert np.all(np.abs(out.features[..., standardised]) <= 5.0)
     np.testing.assert_array_equal(out.mask.sum(1), np.minimum(ak.to_numpy(ak.num(data.particles)), 2))
     with pytest.raises(ValueError, match="max_particles"):
         formats.particle_inputs(data, max_particles=0)
+
+
+def test_particle_inputs_keep_the_hardest_particles_whatever_the_file_order():
+    data = fake_jets(6)
+    rng = np.random.default_rng(3)
+    counts = ak.to_numpy(ak.num(data.particles))
+    order = ak.unflatten(np.concatenate([rng.permutation(n) for n in counts]), counts)
+    shuffled = data.particles[order]
+    a = formats.particle_inputs(data, max_particles=3)
+    b = formats.particle_inputs(JetClassData(shuffled, data.jets, data.y, data.aux), max_particles=3)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    pt = np.hypot(b.vectors[..., 0], b.vectors[..., 1])
+    assert np.all(np.diff(np.where(b.mask, pt, 0.0), axis=1) <= 0)
 
 
 # --- the course's simulation ----------------------------------------------------------------------------------

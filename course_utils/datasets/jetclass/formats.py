@@ -384,8 +384,10 @@ def particle_inputs(data: JetClassData, *, max_particles: int = 128) -> Particle
       ``part_d0err`` and ``part_dzerr`` clipped to [0, 1];
     * ``part_charge``, the five flags, ``part_deta``, ``part_dphi`` as they are.
 
-    The first ``max_particles`` particles of each jet are kept (the files
-    order them by decreasing pT); shorter jets are padded with zeros and
+    The ``max_particles`` hardest particles of each jet are kept (the
+    particles are put in decreasing pT first: the published files are already
+    in that order, but any file of the layout is accepted, and truncation must
+    drop the softest); shorter jets are padded with zeros and
     ``mask`` False. (The yaml pads the features with ``wrap``, repeating the
     jet's particles, for training with weaver; the mask is zero there too, so a
     model that respects the mask sees the same thing. ``JetClass101.ipynb``
@@ -408,6 +410,7 @@ def particle_inputs(data: JetClassData, *, max_particles: int = 128) -> Particle
         raise ValueError(f"data must be a JetClassData (as read() returns), got {type(data).__name__}")
     P = check_count(max_particles, "max_particles")
     p = data.particles
+    p = p[ak.argsort(np.hypot(p["part_px"], p["part_py"]), axis=1, ascending=False, stable=True)]
     pt_jet = data.jets["jet_pt"].to_numpy().astype(np.float32)
     e_jet = data.jets["jet_energy"].to_numpy().astype(np.float32)
 
