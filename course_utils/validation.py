@@ -6,9 +6,11 @@ expected and what was received, value and type::
     n must be an integer >= 1, got 'abc' (str)
     signal_fraction must be a number in [0, 1] or None, got nan (float)
 
-They are thin wrappers of :func:`sklearn.utils.validation.check_scalar` (the
-scalars) and :func:`sklearn.utils.validation.check_array` (the arrays), whose
-own messages (and ``TypeError``) are replaced by that one style. ``bool`` is
+The arrays go through :func:`sklearn.utils.validation.check_array`, whose own
+messages (and ``TypeError``) are replaced by that one style; the scalars are
+checked here directly (the same rules as scikit-learn's ``check_scalar``, without
+importing scikit-learn: a simulation worker that checks one count would pay
+about 3 s of imports for it). ``bool`` is
 never accepted as a number, although Python counts it as one.
 
 Examples
@@ -61,19 +63,16 @@ def _range_text(kind: str, min_value: float | None, max_value: float | None, clo
 def _scalar(value: object, name: str, target: type | tuple[type, ...], kind: str, min_value: float | None,
             max_value: float | None, closed: Literal["both", "left", "right", "neither"], allow_none: bool,
             ) -> Any:
-    from sklearn.utils.validation import check_scalar
-
     expected = _range_text(kind, min_value, max_value, closed) + (" or None" if allow_none else "")
     if value is None and allow_none:
         return None
-    bad = isinstance(value, (bool, np.bool_)) or value is None
-    if not bad and isinstance(value, numbers.Real) and not math.isfinite(float(value)):
+    bad = isinstance(value, (bool, np.bool_)) or not isinstance(value, target)
+    if not bad and not math.isfinite(float(value)):  # type: ignore[arg-type]
         bad = True
-    if not bad:
-        try:
-            check_scalar(value, name, target, min_val=min_value, max_val=max_value, include_boundaries=closed)
-        except (TypeError, ValueError):
-            bad = True
+    if not bad and min_value is not None:
+        bad = value < min_value if closed in ("both", "left") else value <= min_value  # type: ignore[operator]
+    if not bad and max_value is not None:
+        bad = value > max_value if closed in ("both", "right") else value >= max_value  # type: ignore[operator]
     if bad:
         raise ValueError(f"{name} must be {expected}, got {describe(value)}")
     return value
