@@ -59,6 +59,20 @@ def test_generate_selected_runs_tasks_until_enough_pass():
     assert len(out["b"][0]) == 5 and [k for p, k in made if p == "b"] == [1]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_grouped_tasks_give_the_same_sample(workers):
+    # group=True runs each process's tasks of a round in one worker call: same tasks, same rows, same stats
+    kwargs = dict(processes={"a": 0, "b": 1}, max_events=100, task=_half_pass,
+                  make_task=lambda p, k: (p, k, 10), chunk=10, acceptance_guess={"a": 0.9, "b": 0.2},
+                  margin=1.0, desc="test")
+    plain = _pythia.generate_selected({"a": 23, "b": 5}, workers=1, **kwargs)
+    grouped = _pythia.generate_selected({"a": 23, "b": 5}, workers=workers, group=True, **kwargs)
+    for p in ("a", "b"):
+        np.testing.assert_array_equal(grouped[p][0], plain[p][0])
+        assert grouped[p][1]["generated"] == plain[p][1]["generated"]
+        assert grouped[p][1]["selected"] == plain[p][1]["selected"]
+
+
 @pytest.mark.parametrize(("wanted", "match"), [({"c": 3}, "unknown process"), ({"a": 0}, "integer in"),
                                                ({"a": 2.5}, "integer in"), ({"a": 101}, "integer in")])
 def test_generate_selected_refuses_bad_requests(wanted, match):

@@ -11,6 +11,7 @@ runs generation tasks until enough events pass their selection.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -61,7 +62,7 @@ def seed(*keys: int) -> int:
 def generate_selected(wanted: Mapping[str, int], *, processes: Mapping[str, int], max_events: int,
                       task: Callable[[tuple], tuple[np.ndarray, int, float]],
                       make_task: Callable[[str, int], tuple], chunk: int, acceptance_guess: Mapping[str, float],
-                      margin: float, desc: str, workers: int | None = None,
+                      margin: float, desc: str, workers: int | None = None, group: bool = False,
                       ) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
     """Run generation tasks in parallel until ``wanted[process]`` events of each process pass the selection.
 
@@ -83,6 +84,12 @@ def generate_selected(wanted: Mapping[str, int], *, processes: Mapping[str, int]
         Worker function: a task -> (selected rows, events generated, CPU seconds).
     desc
         Progress-bar label (later rounds add "(complément)").
+    group
+        Run the tasks of one process and round one after the other in a single
+        worker call (the processes with most tasks first), so that each
+        process's generator is initialised once per round instead of once per
+        worker: for small samples, where initialisation dominates. The result is
+        the same (each task keeps its seed).
 
     Returns
     -------
@@ -111,7 +118,17 @@ def generate_selected(wanted: Mapping[str, int], *, processes: Mapping[str, int]
         if not tasks:
             break
         label = desc if round_ == 0 else f"{desc} (complément)"
-        for args, (rows, _n, seconds) in zip(tasks, parallel_map(task, tasks, desc=label, workers=workers)):
+        if group:
+            bundles: dict[str, list[tuple]] = {}
+            for args in tasks:
+                bundles.setdefault(args[0], []).append(args)
+            ordered = sorted(bundles.values(), key=len, reverse=True)
+            tasks = [args for bundle in ordered for args in bundle]
+            results = [r for rs in parallel_map(functools.partial(_run_bundle, task), ordered, desc=label,
+                                                workers=workers) for r in rs]
+        else:
+            results = parallel_map(task, tasks, desc=label, workers=workers)
+        for args, (rows, _n, seconds) in zip(tasks, results):
             parts[args[0]].append(rows)
             cpu[args[0]] += seconds
     else:  # pragma: no cover - only with an absurd selection
@@ -125,3 +142,8 @@ def generate_selected(wanted: Mapping[str, int], *, processes: Mapping[str, int]
                                    "ms_per_event": 1000 * cpu[process] / generated,
                                    "ms_per_selected_event": 1000 * cpu[process] / max(len(rows), 1)})
     return out
+
+
+def _run_bundle(task: Callable[[tuple], Any], bundle: list[tuple]) -> list[Any]:
+    """The tasks of one bundle (:func:`generate_selected` with ``group=True``), in order, in one worker."""
+    return [task(args) for args in bundle]
