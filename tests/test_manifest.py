@@ -107,7 +107,7 @@ def test_prepared_samples_cover_each_load_once():
     assert len(idents) == len(set(idents))
     qg = [(kw, nbs) for d, kw, nbs in calls if d == "quark_gluon" and "settings" not in kw]
     assert ({"n": 1_600, "seed": 42}, ["02", "06", "10"]) in qg         # one cache, three notebooks
-    assert ({"n": 600, "seed": 42}, ["11"]) in qg                       # notebook 11's smaller transfer sample
+    assert ({"n": 300, "seed": 42}, ["11"]) in qg                       # notebook 11's smaller transfer sample
     files = [kw["seed"] for d, kw, _ in calls if d == "cms_dimuon" and kw.get("source") == "simulated"]
     assert files == manifest.size("01b", "cms_dimuon.seeds", mode="fast")
     assert not any(nbs == ["00"] and kw.get("n") == 500 for _, kw, nbs in calls)  # prepare = false
