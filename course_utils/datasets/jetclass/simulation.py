@@ -137,7 +137,8 @@ from course_utils.datasets.jetclass.formats import (
 from course_utils.physics.nsubjettiness import tau_n
 from course_utils.validation import check_count
 
-__all__ = ["Detector", "PROCESSES", "SPEED", "FILE_NAME", "VERSION", "CHUNK", "SMALL_CHUNK", "SMALL_BELOW", "MAX_JETS", "pythia_settings",
+__all__ = ["Detector", "PROCESSES", "SPEED", "FILE_NAME", "VERSION", "CHUNK", "SMALL_CHUNK", "SMALL_BELOW",
+           "MAX_JETS", "pythia_settings",
            "reconstruct", "generate_chunk", "generate", "simulate", "jets_per_class", "benchmark"]
 
 #: Class name -> class index (the order of :data:`~course_utils.datasets.jetclass.formats.CLASSES`).
@@ -155,6 +156,11 @@ CHUNK = 100
 #: class) then happens once per class instead of once per class and worker.
 SMALL_CHUNK = 25
 SMALL_BELOW = 500
+
+
+def _small(wanted: dict[str, int]) -> bool:
+    """Whether a request is small (:data:`SMALL_CHUNK`-event tasks, grouped per class)."""
+    return min(wanted.values(), default=SMALL_BELOW) < SMALL_BELOW
 #: Largest number of jets per class the simulation agrees to produce.
 MAX_JETS = 1_000_000
 #: Kept jets per generated event, measured (module docstring), to plan the first round of tasks.
@@ -397,7 +403,7 @@ def generate(wanted: dict[str, int], *, seed: int = 42, detector: Detector | Non
     """
     det = detector or Detector()
     fields = asdict(det)
-    small = min(wanted.values(), default=SMALL_BELOW) < SMALL_BELOW
+    small = _small(wanted)
     chunk = SMALL_CHUNK if small else CHUNK
 
     def make_task(process: str, k: int) -> tuple[str, int, int, int, dict[str, Any]]:
@@ -459,7 +465,7 @@ def simulate(n: int, *, seed: int = 42, detector: Detector | None = None, worker
     params: dict[str, Any] = {"n": int(n), "seed": seed, "detector": asdict(det)}
     if chosen is not None and chosen != CLASSES:  # the default key is unchanged: existing caches stay valid
         params["classes"] = list(chosen)
-    if min(wanted.values()) < SMALL_BELOW:  # small samples: tasks of SMALL_CHUNK events (a new key for them only)
+    if _small(wanted):  # small samples: tasks of SMALL_CHUNK events (a new key for them only)
         params["chunk"] = SMALL_CHUNK
 
     def make(folder: Path) -> None:
