@@ -74,6 +74,37 @@ def test_classifier_auc_reports_an_epoch_limit():
         cm.classifier_auc(a, c[:, :3])
 
 
+def test_classifier_auc_runs_gives_the_runs_one_by_one_in_parallel():
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(500, 3)), rng.normal(size=(500, 3))
+    c = b.copy()
+    c[:, 1] += 1.0
+    pairs = {"same": (a, b), ("shifted", 1): (a, c)}
+    kw = {"hidden": (16,), "max_iter": 40}
+    one_by_one = {key: [cm.classifier_auc(*pair, seed=s, **kw)["auc"] for s in (0, 3)] for key, pair in pairs.items()}
+    for n_jobs in (1, 2):
+        runs = cm.classifier_auc_runs(pairs, seeds=[0, 3], n_jobs=n_jobs, desc=None, **kw)
+        assert list(runs) == list(pairs)
+        assert {key: [r["auc"] for r in v] for key, v in runs.items()} == one_by_one
+    counted = cm.classifier_auc_runs({"same": (a, b)}, seeds=2, n_jobs=1, desc=None, **kw)
+    assert [r["auc"] for r in counted["same"]] == [cm.classifier_auc(a, b, seed=s, **kw)["auc"] for s in (0, 1)]
+    assert one_by_one["shifted", 1][0] > 0.6 > one_by_one["same"][0]
+
+
+@pytest.mark.parametrize(("pairs", "seeds", "match"), [
+    ({}, 2, "pairs is empty"),
+    ({"x": (np.ones((5, 2)), np.ones((5, 3)))}, 2, "2 and 3 features"),
+    ({"x": np.ones((5, 2))}, 2, "must be a tuple"),
+    ({"x": (np.ones((5, 2)), np.full((5, 2), np.nan))}, 2, "NaN|finite|infinity"),
+    ({"x": (np.ones((5, 2)), np.ones((5, 2)))}, [], "seeds is empty"),
+    ({"x": (np.ones((5, 2)), np.ones((5, 2)))}, 0, "seeds must be"),
+    ({"x": (np.ones((5, 2)), np.ones((5, 2)))}, [1.5], "seed must be"),
+])
+def test_classifier_auc_runs_rejects_bad_input(pairs, seeds, match):
+    with pytest.raises(ValueError, match=match):
+        cm.classifier_auc_runs(pairs, seeds=seeds, n_jobs=1, desc=None)
+
+
 def test_batched_distance_by_hand():
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(100, 2)), rng.normal(1.0, 1.0, size=(103, 2))
@@ -128,3 +159,30 @@ def test_showers_per_second_runs():
             cm.showers_per_second_runs(gen, 100, **bad)
     with pytest.raises(ValueError, match="callable"):
         cm.showers_per_second_runs(None, 100)
+
+
+def test_sorted_quantile_transformer_is_scikit_learns_to_the_last_bit():
+    from sklearn.preprocessing import QuantileTransformer
+
+    from course_utils.models import quantiles
+
+    rng = np.random.default_rng(7)
+    x = rng.lognormal(size=(997, 6))
+    x[:, 1] = 0.0                       # a constant variable
+    x[::3, 2] = 1.0                     # ties
+    for kwargs in ({"n_quantiles": 300, "output_distribution": "normal", "subsample": len(x)},
+                   {"n_quantiles": 997}, {"n_quantiles": 10}):
+        ours, theirs = quantiles.QuantileTransformer(**kwargs).fit(x), QuantileTransformer(**kwargs).fit(x)
+        assert np.array_equal(ours.quantiles_, theirs.quantiles_)
+        assert np.array_equal(ours.transform(x), theirs.transform(x))
+    # by hand: the linear interpolation between sorted values
+    assert quantiles.sorted_quantiles(np.array([[3.0], [1.0], [2.0]]), np.array([0, 0.25, 1])).ravel().tolist() == [
+        1.0, 1.5, 3.0]
+    with_nan = x.copy()
+    with_nan[0, 0] = np.nan             # scikit-learn's own fit (it ignores NaN)
+    assert np.array_equal(quantiles.QuantileTransformer(n_quantiles=50).fit(with_nan).quantiles_,
+                          QuantileTransformer(n_quantiles=50).fit(with_nan).quantiles_, equal_nan=True)
+    with pytest.raises(ValueError, match="non-empty 2-d"):
+        quantiles.sorted_quantiles(np.ones(3), np.array([0.5]))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        quantiles.sorted_quantiles(np.ones((3, 1)), np.array([1.5]))

@@ -11,6 +11,8 @@
 * :func:`classifier_auc`: the classifier test, a neural network trained to
   separate generated from reference showers (AUC 0.5: indistinguishable), to
   convergence (early stopping on a held-out tenth of its training showers);
+  :func:`classifier_auc_runs`: many of them (several pairs, several seeds) in
+  parallel worker processes, with the same numbers as one by one;
 * :func:`showers_per_second`: generation speed; :func:`showers_per_second_runs`: one
   speed per repeat, to tell a real difference from timing noise.
 
@@ -20,7 +22,7 @@ The notebook writes each of these once in cells before using them here.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,7 @@ import pandas as pd
 from course_utils.validation import check_count
 
 __all__ = ["wasserstein_distances", "separation_power", "frechet_distance",
-           "kernel_distance", "batched_distance", "classifier_auc", "showers_per_second",
+           "kernel_distance", "batched_distance", "classifier_auc", "classifier_auc_runs", "showers_per_second",
            "showers_per_second_runs"]
 
 
@@ -256,6 +258,74 @@ def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tup
     score = model.predict_proba(x_te)[:, 1]
     return {"auc": float(roc_auc_score(y_te, score)), "y_true": y_te, "y_score": score, "model": model,
             "epochs": int(model[-1].n_iter_), "converged": converged}
+
+
+def _single_threaded_auc(reference: np.ndarray, generated: np.ndarray, seed: int, kwargs: dict[str, Any]
+                         ) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # the same floating-point sums in every process, on any machine
+        return classifier_auc(reference, generated, seed=seed, **kwargs)
+
+
+def classifier_auc_runs(pairs: Mapping[Hashable, tuple[Any, Any]], seeds: int | Iterable[int], *,
+                        n_jobs: int | None = None, desc: str | None = "test du classifieur",
+                        **kwargs: Any) -> dict[Hashable, list[dict[str, Any]]]:
+    """:func:`classifier_auc` of every pair with every seed, in parallel worker processes.
+
+    Each run is independent (its own split, initialisation and early stopping), so they
+    spread over the cores; each runs on one thread, so a run gives the same numbers
+    whatever ``n_jobs`` and whichever machine runs it.
+
+    Parameters
+    ----------
+    pairs
+        ``{key: (reference, generated)}``, each as for :func:`classifier_auc`.
+    seeds
+        The judge's seeds: an iterable, or a count ``k`` for ``range(k)``.
+    n_jobs
+        Worker processes (joblib); default: one per core, at most the number of runs;
+        1 runs them one after the other in this process.
+    desc
+        Label of the progress bar (None: no bar).
+    **kwargs
+        Passed to :func:`classifier_auc` (``hidden``, ``test_size``, ``max_iter``...).
+
+    Returns
+    -------
+    dict
+        ``{key: [classifier_auc(reference, generated, seed=s, **kwargs) for s in seeds]}``.
+    """
+    import os
+
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    seeds = list(range(check_count(seeds, "seeds"))) if isinstance(seeds, (int, np.integer)) else [
+        check_count(s, "seed", min_value=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed (or a count >= 1)")
+    if not pairs:
+        raise ValueError("pairs is empty: expected {key: (reference, generated)}")
+    checked = {}
+    for key, pair in pairs.items():
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise ValueError(f"pairs[{key!r}] must be a tuple (reference, generated)")
+        a, b = _matrix(pair[0], f"pairs[{key!r}] reference"), _matrix(pair[1], f"pairs[{key!r}] generated")
+        if a.shape[1] != b.shape[1]:
+            raise ValueError(f"pairs[{key!r}]: reference and generated have {a.shape[1]} and {b.shape[1]} features")
+        checked[key] = (a, b)
+    jobs = [(key, s) for key in checked for s in seeds]
+    n_jobs = min(os.cpu_count() or 1, len(jobs)) if n_jobs is None else check_count(n_jobs, "n_jobs")
+    calls = (delayed(_single_threaded_auc)(*checked[key], s, kwargs) for key, s in jobs)
+    if n_jobs == 1:
+        results = (_single_threaded_auc(*checked[key], s, kwargs) for key, s in jobs)
+    else:
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(calls)
+    runs: dict[Hashable, list[dict[str, Any]]] = {key: [] for key in checked}
+    for (key, _), run in zip(jobs, tqdm(results, total=len(jobs), desc=desc, disable=desc is None), strict=True):
+        runs[key].append(run)
+    return runs
 
 
 def showers_per_second_runs(generate: Callable[[int], Any], batch: int, *, repeats: int = 5,

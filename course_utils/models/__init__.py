@@ -8,6 +8,8 @@ compression
     the baseline quark/gluon tagger, pruning, quantization, distillation, ONNX export (notebook 06).
 cwola
     out-of-fold scores of classifiers trained on mixed samples (CWoLa hunting, notebook 08).
+quantiles
+    scikit-learn's quantile transformation, fitted by one sort per variable (notebook 09).
 
 The figures of merit of these models are in :mod:`course_utils.metrics`; the
 physics they learn from, in :mod:`course_utils.physics`. torch is imported only by
