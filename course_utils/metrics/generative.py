@@ -284,7 +284,8 @@ def classifier_auc_runs(pairs: Mapping[Hashable, tuple[Any, Any]], seeds: int | 
     seeds
         The judge's seeds: an iterable, or a count ``k`` for ``range(k)``.
     n_jobs
-        Worker processes (joblib); default: one per core, at most the number of runs;
+        Worker processes (joblib); default: one per available core (the container's CPU quota),
+        at most the number of runs;
         1 runs them one after the other in this process.
     desc
         Label of the progress bar (None: no bar).
@@ -296,9 +297,7 @@ def classifier_auc_runs(pairs: Mapping[Hashable, tuple[Any, Any]], seeds: int | 
     dict
         ``{key: [classifier_auc(reference, generated, seed=s, **kwargs) for s in seeds]}``.
     """
-    import os
-
-    from joblib import Parallel, delayed
+    from joblib import Parallel, cpu_count, delayed
     from tqdm.auto import tqdm
 
     seeds = list(range(check_count(seeds, "seeds"))) if isinstance(seeds, (int, np.integer)) else [
@@ -316,7 +315,8 @@ def classifier_auc_runs(pairs: Mapping[Hashable, tuple[Any, Any]], seeds: int | 
             raise ValueError(f"pairs[{key!r}]: reference and generated have {a.shape[1]} and {b.shape[1]} features")
         checked[key] = (a, b)
     jobs = [(key, s) for key in checked for s in seeds]
-    n_jobs = min(os.cpu_count() or 1, len(jobs)) if n_jobs is None else check_count(n_jobs, "n_jobs")
+    # joblib's cpu_count: the CPU quota of a container (Binder, Colab), not the host's cores
+    n_jobs = min(cpu_count(), len(jobs)) if n_jobs is None else check_count(n_jobs, "n_jobs")
     calls = (delayed(_single_threaded_auc)(*checked[key], s, kwargs) for key, s in jobs)
     if n_jobs == 1:
         results = (_single_threaded_auc(*checked[key], s, kwargs) for key, s in jobs)
