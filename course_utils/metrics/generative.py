@@ -103,6 +103,14 @@ def _matrix(x: Any, name: str) -> np.ndarray:
     return a
 
 
+def _pair(reference: Any, generated: Any, where: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Both samples as checked matrices with the same number of features (``where`` prefixes the messages)."""
+    a, b = _matrix(reference, f"{where}reference"), _matrix(generated, f"{where}generated")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"{where}reference and generated have {a.shape[1]} and {b.shape[1]} features")
+    return a, b
+
+
 def frechet_distance(x: Any, y: Any) -> float:
     """Fréchet distance between Gaussians fitted to two samples (the FPD on physics features).
 
@@ -239,9 +247,7 @@ def classifier_auc(reference: Any, generated: Any, *, seed: int = 0, hidden: tup
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    a, b = _matrix(reference, "reference"), _matrix(generated, "generated")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"reference and generated have {a.shape[1]} and {b.shape[1]} features")
+    a, b = _pair(reference, generated)
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be in (0, 1), got {test_size}")
     x = np.vstack([a, b])
@@ -306,22 +312,19 @@ def classifier_auc_runs(pairs: Mapping[Hashable, tuple[Any, Any]], seeds: int | 
         raise ValueError("seeds is empty: give at least one seed (or a count >= 1)")
     if not pairs:
         raise ValueError("pairs is empty: expected {key: (reference, generated)}")
-    checked = {}
+    checked = {}   # before any worker starts: a bad pair fails here, with its key
     for key, pair in pairs.items():
         if not isinstance(pair, tuple) or len(pair) != 2:
             raise ValueError(f"pairs[{key!r}] must be a tuple (reference, generated)")
-        a, b = _matrix(pair[0], f"pairs[{key!r}] reference"), _matrix(pair[1], f"pairs[{key!r}] generated")
-        if a.shape[1] != b.shape[1]:
-            raise ValueError(f"pairs[{key!r}]: reference and generated have {a.shape[1]} and {b.shape[1]} features")
-        checked[key] = (a, b)
+        checked[key] = _pair(*pair, where=f"pairs[{key!r}]: ")
     jobs = [(key, s) for key in checked for s in seeds]
     # joblib's cpu_count: the CPU quota of a container (Binder, Colab), not the host's cores
     n_jobs = min(cpu_count(), len(jobs)) if n_jobs is None else check_count(n_jobs, "n_jobs")
-    calls = (delayed(_single_threaded_auc)(*checked[key], s, kwargs) for key, s in jobs)
     if n_jobs == 1:
         results = (_single_threaded_auc(*checked[key], s, kwargs) for key, s in jobs)
     else:
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(calls)
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_single_threaded_auc)(*checked[key], s, kwargs) for key, s in jobs)
     runs: dict[Hashable, list[dict[str, Any]]] = {key: [] for key in checked}
     for (key, _), run in zip(jobs, tqdm(results, total=len(jobs), desc=desc, disable=desc is None), strict=True):
         runs[key].append(run)
