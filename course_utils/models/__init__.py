@@ -6,6 +6,8 @@ adversarial
     gradient reversal, pivot and DisCo training of a tagger robust to a nuisance (notebook 10).
 compression
     the baseline quark/gluon tagger, pruning, quantization, distillation, ONNX export (notebook 06).
+boosting
+    scikit-learn's histogram boosted trees, their weighted bin edges computed in one pass (notebook 08).
 cwola
     out-of-fold scores of classifiers trained on mixed samples (CWoLa hunting, notebook 08).
 quantiles
