@@ -6,9 +6,10 @@ Writes build/bench-<mode>.json and prints a table with the machine's core count
 and, per notebook, whether it is within the budget of its mode on 2 cores:
 fast mode (COURSE_FAST=1, what the tests run) 90 s from an empty cache and 2 GB, full mode 900 s.
 
-Usage: python scripts/bench.py [--empty-cache] [--full] notebooks/*.ipynb
+Usage: python scripts/bench.py [--empty-cache] [--full] [--keep DIR] notebooks/*.ipynb
   --empty-cache  each notebook starts from an empty data cache (simulations included)
   --full         full mode (COURSE_FAST unset) instead of fast mode
+  --keep DIR     also write each executed copy to DIR (to read the figures the timed run reached)
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_one(nb: Path, env: dict[str, str]) -> dict:
-    cmd = [sys.executable, str(ROOT / "scripts" / "_nbrun.py"), str(nb)]
+def run_one(nb: Path, env: dict[str, str], keep: Path | None = None) -> dict:
+    cmd = [sys.executable, str(ROOT / "scripts" / "_nbrun.py"), str(nb), *([str(keep)] if keep else [])]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ps = psutil.Process(proc.pid)
@@ -93,6 +94,7 @@ def main() -> int:
     ap.add_argument("notebooks", nargs="*")
     ap.add_argument("--empty-cache", action="store_true")
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR")
     args = ap.parse_args()
     notebooks = [Path(p) for p in args.notebooks] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     rows = []
@@ -109,7 +111,7 @@ def main() -> int:
             env["COURSE_BUILD_DIR"] = str(Path(tmp.name) / "build")
         title = _title(nb)
         print(f"==> {nb.name}" + (f" ({title})" if title else ""), flush=True)
-        row = {**run_one(nb, env), "title": title}
+        row = {**run_one(nb, env, args.keep), "title": title}
         rows.append(row)
         print(f"    {'ok' if row['ok'] else 'FAILED'}  {row['wall_s']:.0f} s  {row['peak_mb']} MB", flush=True)
         if row["tail"]:
