@@ -57,7 +57,7 @@ def test_size_follows_the_mode(monkeypatch):
     assert manifest.size("07", "trackml.n") == 66
     assert manifest.size("03a", "magic.n", mode="fast") == manifest.size("03a", "magic.n", mode="full") == 19_020
     assert manifest.size("03a", "events", mode="full") is None          # "all"
-    assert manifest.size("07", "epochs", mode="fast") == 60
+    assert manifest.size("07", "epochs", mode="fast") == 40
     assert manifest.notebook("07_tracking_gnn.ipynb") is manifest.notebook("07")
 
 
